@@ -1,0 +1,43 @@
+"""Opening the warehouse: one DuckDB file, schema ensured on every open."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+SCHEMA_SQL = files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers create) the warehouse file with the pipeline's tables."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"{path}: another process is writing the warehouse") from exc
+        raise
+    con.execute("set enable_progress_bar = false")
+    if not read_only:
+        con.execute(SCHEMA_SQL)
+    return con
+
+
+@contextmanager
+def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection closed on exit (DuckDB drops unfetched rows on close: fetch inside)."""
+    con = open_warehouse(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,98 @@
+"""Reference data: plain CSV files shipped in warehouse/reference/, loaded into ref.* every run.
+
+Users replace a file without touching code by putting a file of the same name in the folder
+named by CAKUPAN_REFERENCE_DIR. CAKUPAN_TARGETS=points selects the +10 percentage-point
+reading of the city's target instead of the default relative one.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SHIPPED = Path(str(files(__package__).joinpath("reference")))
+
+# Column types per table; text codes stay text so leading zeros ("01") survive.
+TABLES: dict[str, dict[str, str]] = {
+    "sectors": {"sector": "varchar", "sector_name": "varchar", "sector_name_en": "varchar"},
+    "kbli_divisions": {"division": "varchar", "sector": "varchar"},
+    "districts": {
+        "district": "varchar",
+        "kemendagri_code": "varchar",
+        "population_2023": "bigint",
+        "population_share": "double",
+    },
+    "workforce": {
+        "year": "integer",
+        "sector": "varchar",
+        "employed": "bigint",
+        "employed_formal": "bigint",
+        "share_pct": "double",
+        "formal_share": "double",
+    },
+    "targets": {"year": "integer", "sector": "varchar", "target_rate": "double"},
+    "umk": {"year": "integer", "umk": "bigint"},
+}
+
+TARGET_READINGS = {"relative": "targets.csv", "points": "targets_points.csv"}
+
+
+class ReferenceError(ValueError):
+    """A reference file is missing or does not have the expected columns."""
+
+
+def reference_path(name: str) -> Path:
+    """The file that holds table `name`: the user's override if present, else the shipped one."""
+    file_name = f"{name}.csv"
+    if name == "targets":
+        reading = os.environ.get("CAKUPAN_TARGETS", "relative")
+        if reading not in TARGET_READINGS:
+            raise ReferenceError(
+                f"CAKUPAN_TARGETS={reading!r}: expected one of {', '.join(TARGET_READINGS)}"
+            )
+        file_name = TARGET_READINGS[reading]
+    override = os.environ.get("CAKUPAN_REFERENCE_DIR")
+    if override and (Path(override) / file_name).is_file():
+        return Path(override) / file_name
+    return SHIPPED / file_name
+
+
+def _relation(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation:
+    path = reference_path(name)
+    columns = TABLES[name]
+    try:
+        header = pd.read_csv(path, comment="#", nrows=0).columns.tolist()
+    except (OSError, pd.errors.ParserError) as exc:
+        raise ReferenceError(f"{path}: cannot read reference table {name}: {exc}") from exc
+    if header != list(columns):
+        raise ReferenceError(f"{path}: expected columns {', '.join(columns)}; found {', '.join(header)}")
+    try:
+        return con.read_csv(str(path), comment="#", header=True, columns=columns, auto_detect=False)
+    except duckdb.Error as exc:
+        raise ReferenceError(f"{path}: {exc}") from exc
+
+
+def read_reference(name: str) -> pd.DataFrame:
+    """One reference table as a DataFrame (for the generator and tests)."""
+    con = duckdb.connect()
+    try:
+        return _relation(con, name).df()
+    finally:
+        con.close()
+
+
+def load_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace every ref.* table from its file (call inside the run's transaction)."""
+    con.execute("create schema if not exists ref")
+    for name in TABLES:
+        relation = _relation(con, name)
+        try:
+            relation.create(f"ref.{name}__new")
+        except duckdb.Error as exc:
+            raise ReferenceError(f"{reference_path(name)}: {exc}") from exc
+        con.execute(f"drop table if exists ref.{name}")
+        con.execute(f"alter table ref.{name}__new rename to {name}")
