@@ -86,13 +86,13 @@ def read_reference(name: str) -> pd.DataFrame:
 
 
 def load_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace every ref.* table from its file (call inside the run's transaction)."""
-    con.execute("create schema if not exists ref")
-    for name in TABLES:
-        relation = _relation(con, name)
-        try:
-            relation.create(f"ref.{name}__new")
-        except duckdb.Error as exc:
-            raise ReferenceError(f"{reference_path(name)}: {exc}") from exc
-        con.execute(f"drop table if exists ref.{name}")
-        con.execute(f"alter table ref.{name}__new rename to {name}")
+    """Replace every ref.* table from its file, all in one transaction."""
+    relations = {name: _relation(con, name) for name in TABLES}  # a bad file fails before any write
+    con.begin()
+    try:
+        for name, relation in relations.items():
+            con.execute(f"create or replace table ref.{name} as select * from relation")
+        con.commit()
+    except duckdb.Error as exc:
+        con.rollback()
+        raise ReferenceError(f"reference data: {exc}") from exc

@@ -1,0 +1,45 @@
+"""The nightly flow: load what landed since the last run, rebuild the published tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from prefect.states import State
+
+from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, today_jakarta
+from cakupan.flows.exclusive import sole_writer
+from cakupan.flows.pipeline import load_files, parameters_json, recorded_run
+from cakupan.flows.tasks.discover import discover_files
+from cakupan.flows.tasks.publish import publish_tables
+from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
+
+
+@flow(name="nightly")
+def nightly(
+    as_of: date | None = None,
+    landing: str = DEFAULT_LANDING,
+    warehouse: str = DEFAULT_WAREHOUSE,
+) -> State:
+    log = get_run_logger()
+    as_of = as_of or today_jakarta()
+    with sole_writer(warehouse):
+        with recorded_run(
+            warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
+        ) as book:
+            log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
+            found = discover_files(landing, warehouse, until=as_of)
+            found.log(log)
+            book.outcomes.extend(found.rejected)
+
+            log.info("2/4 Validating and loading %d new or changed file(s)", len(found.selected))
+            load_files(landing, warehouse, found.selected, book, log.info)
+
+            log.info("3/4 Rebuilding the published tables")
+            book.as_of = publish_tables(warehouse)
+
+            log.info("4/4 Writing the coverage report")
+            write_coverage_report(warehouse)
+            publish_artifacts(warehouse, book.summary_markdown())
+        return book.verdict()

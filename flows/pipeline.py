@@ -1,0 +1,84 @@
+"""What the nightly and backfill flows share after choosing their files: record the run,
+load in chunks, and turn per-file outcomes into the run's verdict and summary."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterator
+
+from prefect.states import Completed, Failed, State
+
+from cakupan.flows.progress import FileProgress
+from cakupan.flows.tasks.ingest import FileOutcome, ingest_chunk, plan_chunks
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.runs import finish_run, start_run
+
+
+@dataclass
+class RunBook:
+    """What a run did, file by file, for its verdict, its audit row and its artifact."""
+
+    run_id: str
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    as_of: date | None = None
+
+    @property
+    def loaded(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "LOADED"]
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "REJECTED"]
+
+    def verdict(self) -> State:
+        if self.rejected:
+            names = ", ".join(o.file_name for o in self.rejected[:5])
+            more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
+            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}", data=self)
+        return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
+
+    def summary_markdown(self) -> str:
+        quarantined = sum(o.rows_quarantined or 0 for o in self.loaded)
+        lines = [
+            f"# Cakupan run `{self.run_id}`",
+            "",
+            f"- files loaded: **{len(self.loaded)}** ({sum(o.rows_loaded or 0 for o in self.loaded):,} rows)",
+            f"- rows quarantined: **{quarantined:,}** (see `audit.quarantine`)",
+            f"- files rejected: **{len(self.rejected)}**",
+            f"- as of: **{self.as_of or '-'}**",
+        ]
+        if self.rejected:
+            lines += ["", "| rejected file | reason |", "|---|---|"]
+            lines += [f"| {o.file_name} | {o.reason} |" for o in self.rejected]
+        return "\n".join(lines)
+
+
+@contextmanager
+def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> Iterator[RunBook]:
+    """audit.runs: RUNNING at the start; COMPLETED or FAILED at the end, also on an exception."""
+    with connect(warehouse) as con:
+        start_run(con, run_id, flow, parameters)
+    book = RunBook(run_id)
+    state = "FAILED"
+    try:
+        yield book
+        state = "COMPLETED" if not book.rejected else "FAILED"
+    finally:
+        with connect(warehouse) as con:
+            finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
+
+
+def load_files(landing: str, warehouse: str, files: list[str], book: RunBook, log) -> None:
+    """Validate and load the chosen files chunk by chunk (each chunk is one transaction)."""
+    progress = FileProgress(len(files), log)
+    for chunk in plan_chunks(landing, files):
+        result = ingest_chunk(landing, warehouse, chunk, book.run_id)
+        book.outcomes.extend(result.files)
+        progress.advance(len(chunk), sum(o.rows_read or 0 for o in result.files))
+
+
+def parameters_json(**parameters) -> dict:
+    return json.loads(json.dumps(parameters, default=str))

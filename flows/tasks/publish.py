@@ -1,0 +1,22 @@
+"""Rebuild the published tables from everything loaded, with this run's reference data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import task
+
+from cakupan.transforms import build
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.reference import load_reference
+
+
+@task(name="publish-tables")
+def publish_tables(warehouse: str) -> date | None:
+    """Reload ref.* from the reference files, then rebuild every model (one transaction); returns as_of."""
+    with connect(warehouse) as con:
+        load_reference(con)
+        build(con)
+        return con.execute(
+            "select max(extract_date) from audit.extract_files where status = 'LOADED'"
+        ).fetchone()[0]

@@ -1,0 +1,40 @@
+"""The coverage report and the run's Prefect artifacts (no personal identifier in either)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from cakupan.config import report_dir
+from cakupan.report import report_markdown, write_report
+from cakupan.warehouse.connection import connect
+
+
+@task(name="write-report")
+def write_coverage_report(warehouse: str) -> str:
+    """Write the HTML/PNG report and exports beside the warehouse; returns the folder."""
+    out_dir = report_dir(warehouse)
+    with connect(warehouse, read_only=True) as con:
+        write_report(con, out_dir)
+    return str(out_dir)
+
+
+@task(name="publish-artifacts")
+def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
+    """A markdown artifact (files and coverage) and a table artifact of the city table."""
+    out_dir = Path(report_dir(warehouse))
+    with connect(warehouse, read_only=True) as con:
+        coverage_markdown = report_markdown(con, out_dir)
+        city = con.execute("select * from mart.coverage_city_year order by year").fetch_df()
+    create_markdown_artifact(
+        markdown=run_summary_markdown + "\n\n" + coverage_markdown,
+        key="cakupan-run",
+        description="Files loaded, quarantined and rejected; city coverage against target",
+    )
+    create_table_artifact(
+        table=city.astype(object).where(city.notna(), None).to_dict("records"),
+        key="cakupan-coverage-city-year",
+        description="mart.coverage_city_year",
+    )
