@@ -1,0 +1,105 @@
+"""Reading the published tables, and the form in which the report may publish them.
+
+Per-sector and per-district tables pass through ``suppress_small_cells``; the city table is
+published exactly; the employer compliance list is published exactly (see ``cakupan.report``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from cakupan.report.suppression import SUPPRESSED_SUFFIX, SuppressionImpossible, suppress_small_cells
+
+CITY = "coverage_city_year"
+SECTOR = "coverage_sector_year"
+DISTRICT = "coverage_district_year"
+COMPLIANCE = "employer_compliance"
+PUBLISHED_TABLES = (CITY, SECTOR, DISTRICT, COMPLIANCE)
+# A fixed row order: which cell becomes a complement must not depend on scan order.
+ROW_ORDER = {CITY: "year", SECTOR: "year, sector", DISTRICT: "year, district", COMPLIANCE: "npp"}
+
+CATEGORY_COUNTS = ("covered_formal", "covered_informal", "covered_vulnerable")
+SUPPRESSION_RULES = {
+    SECTOR: dict(
+        parts=CATEGORY_COUNTS,
+        total="covered",
+        by="year",
+        derived={
+            "covered": ("coverage_rate", "gap_workers", "on_track"),
+            "covered_formal": ("formal_coverage_rate",),
+        },
+    ),
+    DISTRICT: dict(parts=CATEGORY_COUNTS, total="covered", by="year"),
+}
+
+_NULLABLE_PANDAS_TYPES = {
+    pa.int64(): pd.Int64Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """One mart table as the report publishes it, with the column types of its exports."""
+
+    name: str
+    frame: pd.DataFrame
+    schema: pa.Schema
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pandas(self.frame, schema=self.schema, preserve_index=False)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    # fetchall, not fetchone: DuckDB 2.0 refuses further work while a result is unfinished
+    [(found,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return found > 0
+
+
+def read_published(con: duckdb.DuckDBPyConnection) -> dict[str, PublishedTable]:
+    """Every published mart table that exists, suppressed where the rules say so."""
+    published = {}
+    for name in PUBLISHED_TABLES:
+        if not table_exists(con, "mart", name):
+            continue
+        exact = con.sql(f"select * from mart.{name} order by {ROW_ORDER[name]}").to_arrow_table()
+        frame = exact.to_pandas(types_mapper=_NULLABLE_PANDAS_TYPES.get)
+        schema = exact.schema
+        if name in SUPPRESSION_RULES:
+            rules = SUPPRESSION_RULES[name]
+            try:
+                frame = suppress_small_cells(frame, **rules)
+            except (KeyError, SuppressionImpossible) as exc:
+                raise type(exc)(f"mart.{name}: {exc.args[0]}") from exc
+            flags = [rules["total"], *rules["parts"]]
+            schema = pa.schema(
+                [*schema, *(pa.field(column + SUPPRESSED_SUFFIX, pa.bool_()) for column in flags)]
+            )
+            frame = frame[schema.names]
+        published[name] = PublishedTable(name, frame, schema)
+    return published
+
+
+def read_target_path(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The city (`ALL`) target per year from ref.targets; empty when it is not loaded."""
+    if not table_exists(con, "ref", "targets"):
+        return pd.DataFrame({"year": pd.Series(dtype="Int64"), "target_rate": pd.Series(dtype="Float64")})
+    return con.execute(
+        "select year, target_rate from ref.targets where sector = 'ALL' order by year"
+    ).df()
+
+
+def read_sector_names_en(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """English section names from ref.sectors, when loaded (the marts carry Indonesian only)."""
+    if not table_exists(con, "ref", "sectors"):
+        return {}
+    return dict(con.execute("select sector, sector_name_en from ref.sectors").fetchall())
