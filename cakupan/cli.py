@@ -122,6 +122,12 @@ def _show_progress_bar() -> None:
 
 def _run(flow_call, debug: bool) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
+    from cakupan.flows.exclusive import prefect_server_configured
+
+    if prefect_server_configured():
+        from cakupan.flows.deployments import ensure_writer_limit
+
+        ensure_writer_limit()
     state = flow_call()
     if state.is_completed():
         return

@@ -14,7 +14,7 @@ from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
 from cakupan.flows.exclusive import sole_writer
-from cakupan.flows.pipeline import load_files, parameters_json, recorded_run
+from cakupan.flows.pipeline import load_files, log_discovery, parameters_json, recorded_run
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
@@ -26,20 +26,18 @@ class NothingToResume(RuntimeError):
     """--resume was asked but the last backfill over the range completed (or none ran)."""
 
 
-def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetime | None:
-    """Files loaded since this time were done by the backfill being continued."""
+def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetime:
+    """Files loaded since this time were done by the interrupted backfill being continued
+    (a chain of resumes continues from the first interrupted run)."""
     with connect(warehouse) as con:
         previous = last_backfill(con, start, end)
-    if previous is None or previous.state == "COMPLETED":
+    if previous is None or (previous.state == "COMPLETED" and previous.run_id != run_id):
         raise NothingToResume(f"no failed backfill from {start} to {end} to resume")
-    if previous.run_id == run_id:  # a Prefect retry of this very run
-        return previous.started_at
-    return datetime.fromisoformat(previous.parameters["loaded_since"]) if previous.parameters.get(
-        "loaded_since"
-    ) else previous.started_at
+    since = previous.parameters.get("loaded_since")
+    return datetime.fromisoformat(since) if since else previous.started_at
 
 
-@flow(name="backfill", retries=0)
+@flow(name="backfill")
 def backfill(
     start: date,
     end: date,
@@ -56,11 +54,11 @@ def backfill(
         parameters = parameters_json(start=start, end=end, landing=landing, loaded_since=loaded_since)
         with recorded_run(warehouse, flow_run.id, "backfill", parameters) as book:
             log.info("1/4 Discovering files dated %s to %s in %s", start, end, landing)
-            found = discover_files(landing, warehouse, start=start, end=end, reload=True, loaded_since=loaded_since)
-            found.log(log)
+            found = discover_files(landing, warehouse, book.run_id, start=start, end=end, loaded_since=loaded_since)
+            log_discovery(log, found)
             book.outcomes.extend(found.rejected)
             if loaded_since:
-                log.info("Resuming: %d file(s) already loaded since %s are kept", len(found.kept), loaded_since)
+                log.info("Resuming: files loaded since %s are kept", loaded_since)
 
             log.info("2/4 Validating and loading %d file(s)", len(found.selected))
             load_files(landing, warehouse, found.selected, book, log.info)

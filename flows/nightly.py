@@ -10,7 +10,7 @@ from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, today_jakarta
 from cakupan.flows.exclusive import sole_writer
-from cakupan.flows.pipeline import load_files, parameters_json, recorded_run
+from cakupan.flows.pipeline import load_files, log_discovery, parameters_json, recorded_run
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
@@ -29,8 +29,8 @@ def nightly(
             warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
         ) as book:
             log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
-            found = discover_files(landing, warehouse, until=as_of)
-            found.log(log)
+            found = discover_files(landing, warehouse, book.run_id, until=as_of)
+            log_discovery(log, found)
             book.outcomes.extend(found.rejected)
 
             log.info("2/4 Validating and loading %d new or changed file(s)", len(found.selected))

@@ -12,7 +12,9 @@ from typing import Iterator
 from prefect.states import Completed, Failed, State
 
 from cakupan.flows.progress import FileProgress
-from cakupan.flows.tasks.ingest import FileOutcome, ingest_chunk, plan_chunks
+from cakupan.flows.tasks.discover import Discovery, LandedFile
+from cakupan.flows.tasks.ingest import ingest_chunk, plan_chunks
+from cakupan.flows.tasks.load import FileOutcome
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.runs import finish_run, start_run
 
@@ -35,7 +37,7 @@ class RunBook:
 
     def verdict(self) -> State:
         if self.rejected:
-            names = ", ".join(o.file_name for o in self.rejected[:5])
+            names = ", ".join(o.name for o in self.rejected[:5])
             more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
             return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}", data=self)
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
@@ -52,7 +54,7 @@ class RunBook:
         ]
         if self.rejected:
             lines += ["", "| rejected file | reason |", "|---|---|"]
-            lines += [f"| {o.file_name} | {o.reason} |" for o in self.rejected]
+            lines += [f"| {o.name} | {o.reason} |" for o in self.rejected]
         return "\n".join(lines)
 
 
@@ -71,13 +73,23 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
 
 
-def load_files(landing: str, warehouse: str, files: list[str], book: RunBook, log) -> None:
+def log_discovery(log, found: Discovery) -> None:
+    """One line each for what discovery set aside, so nothing is passed over unseen."""
+    if found.ignored:
+        log.info("ignored (not an extract name, or a folder): %s", ", ".join(found.ignored))
+    if found.skipped:
+        log.info("skipped %d file(s) already loaded with the same content", len(found.skipped))
+    for outcome in found.rejected:
+        log.error("%s: rejected: %s", outcome.name, outcome.reason)
+
+
+def load_files(landing: str, warehouse: str, files: list[LandedFile], book: RunBook, log) -> None:
     """Validate and load the chosen files chunk by chunk (each chunk is one transaction)."""
     progress = FileProgress(len(files), log)
-    for chunk in plan_chunks(landing, files):
+    for chunk in plan_chunks(files):
         result = ingest_chunk(landing, warehouse, chunk, book.run_id)
-        book.outcomes.extend(result.files)
-        progress.advance(len(chunk), sum(o.rows_read or 0 for o in result.files))
+        book.outcomes.extend(result.outcomes)
+        progress.advance(len(chunk), sum(o.rows_read or 0 for o in result.outcomes))
 
 
 def parameters_json(**parameters) -> dict:

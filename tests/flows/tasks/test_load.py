@@ -1,0 +1,265 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cakupan.flows.tasks.ingest import ingest
+from cakupan.flows.tasks.load import LOADED, REJECTED, SUPERSEDED, breaker_trips
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey, PiiKeyMismatch
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return tmp_path / "warehouse.duckdb"
+
+
+def run(warehouse, landing, names, key, validate, run_id="run-1"):
+    with connect(warehouse) as con:
+        return {o.name: o for o in ingest(landing, con, names, run_id, key, validate).outcomes}
+
+
+def bad_npp_rows(employer, good, bad):
+    """`good` valid employers then `bad` whose npp breaks the test rule."""
+    return [employer(n) for n in range(1, good + 1)] + [
+        employer(n, npp="12") for n in range(good + 1, good + bad + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    "quarantined,data_rows,trips",
+    [(10, 100, False), (11, 100, True), (11, 220, False), (12, 220, True), (10, 10, False), (0, 0, False)],
+)
+def test_breaker_trips_only_past_both_bounds(quarantined, data_rows, trips):
+    assert breaker_trips(quarantined, data_rows) is trips
+
+
+@pytest.mark.parametrize(
+    "bad,data_rows,status",
+    [(10, 100, LOADED), (11, 100, REJECTED), (11, 220, LOADED), (12, 220, REJECTED)],
+)
+def test_circuit_breaker_at_its_edges(
+    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate, bad, data_rows, status
+):
+    write_extract("employers_20250102.csv", bad_npp_rows(employer, data_rows - bad, bad))
+    outcome = run(warehouse, tmp_landing, ["employers_20250102.csv"], ingest_key, simple_validate)[
+        "employers_20250102.csv"
+    ]
+    assert outcome.status == status
+    assert (outcome.rows_read, outcome.rows_quarantined) == (data_rows, bad)
+    with connect(warehouse) as con:
+        raw = con.execute("select count(*) from raw.employers").fetchone()[0]
+        quarantine = con.execute("select count(*) from audit.quarantine").fetchone()[0]
+    if status == LOADED:
+        assert (raw, quarantine) == (data_rows - bad, bad)
+    else:
+        assert (raw, quarantine) == (0, 0)
+        assert outcome.reason.startswith(f"circuit breaker: {bad} of {data_rows} data rows")
+        assert "npp_format" in outcome.reason
+
+
+def test_counts_reconcile_and_are_audited(
+    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+):
+    rows = [employer(1), employer(2), employer(2), employer(3, npp="x"), ["00000004", "short"]]
+    write_extract("employers_20250102.csv", rows)
+    outcome = run(warehouse, tmp_landing, ["employers_20250102.csv"], ingest_key, simple_validate)[
+        "employers_20250102.csv"
+    ]
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_duplicate) == (5, 2, 2, 1)
+    with connect(warehouse) as con:
+        audit = con.execute(
+            "select status, reason, rows_read, rows_loaded, rows_quarantined, rows_duplicate, run_id "
+            "from audit.extract_files"
+        ).fetchall()
+        quarantine = con.execute(
+            "select row_number, rules from audit.quarantine order by row_number"
+        ).fetchall()
+        raw = con.execute(
+            "select npp, row_number, extract_date::varchar, reported_workers from raw.employers order by 2"
+        ).fetchall()
+    assert audit == [(LOADED, None, 5, 2, 2, 1, "run-1")]
+    assert quarantine == [(4, ["npp_format"]), (5, ["field_count"])]
+    assert raw == [("00000001", 1, "2025-01-02", 12), ("00000002", 2, "2025-01-02", 12)]
+
+
+def test_enrolments_hashed_and_typed(
+    warehouse, tmp_landing, write_extract, enrolment, ingest_key, simple_validate
+):
+    row = enrolment(5, end_date="2024-06-30", status="NONAKTIF")
+    write_extract("enrolments_20250102.csv", [row])
+    run(warehouse, tmp_landing, ["enrolments_20250102.csv"], ingest_key, simple_validate)
+    with connect(warehouse) as con:
+        stored = con.execute(
+            "select kpj_hmac, nik_hmac, npp, wage, start_date::varchar, end_date::varchar, "
+            "updated_at::varchar from raw.enrolments"
+        ).fetchall()
+        fingerprints = con.execute("select fingerprint from audit.pii_key").fetchall()
+    assert stored == [
+        (ingest_key.digest(row["kpj"]), ingest_key.digest(row["nik"]), "00000001", 3500000,
+         "2021-03-01", "2024-06-30", "2024-12-30 10:00:00")
+    ]
+    assert fingerprints == [(ingest_key.fingerprint,)]
+
+
+def test_changed_redelivery_supersedes_and_rejected_one_stops_old_rows(
+    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+):
+    name = "employers_20250102.csv"
+    write_extract(name, [employer(1), employer(2, npp="bad")])
+    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-1")
+    write_extract(name, [employer(1), employer(3)])
+    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-2")
+    with connect(warehouse) as con:
+        assert con.execute("select npp from raw.employers order by 1").fetchall() == [("00000001",), ("00000003",)]
+        assert con.execute(
+            "select run_id, status from audit.extract_files order by run_id"
+        ).fetchall() == [("run-1", SUPERSEDED), ("run-2", LOADED)]
+        # The old version's quarantine stays as its history, under its own sha256.
+        assert con.execute("select count(distinct sha256) from audit.quarantine").fetchone()[0] == 1
+    write_extract(name, [employer(n, npp="bad") for n in range(12)])
+    outcome = run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-3")[name]
+    assert outcome.status == REJECTED
+    with connect(warehouse) as con:
+        assert con.execute("select count(*) from raw.employers").fetchone()[0] == 0
+        assert con.execute(
+            "select run_id, status from audit.extract_files order by run_id"
+        ).fetchall() == [("run-1", SUPERSEDED), ("run-2", SUPERSEDED), ("run-3", REJECTED)]
+
+
+def test_reloading_the_same_version_replaces_its_rows(
+    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+):
+    name = "employers_20250102.csv"
+    write_extract(name, [employer(1), employer(2, npp="bad")])
+    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-1")
+    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-2")
+    with connect(warehouse) as con:
+        assert con.execute("select count(*) from raw.employers").fetchone()[0] == 1
+        assert con.execute("select count(*) from audit.quarantine").fetchone()[0] == 1
+        assert con.execute("select status from audit.extract_files order by run_id").fetchall() == [
+            (SUPERSEDED,), (LOADED,)
+        ]
+
+
+def test_no_raw_identifier_anywhere_in_the_warehouse(
+    warehouse, tmp_landing, write_extract, enrolment, ingest_key, simple_validate
+):
+    rows = [enrolment(n) for n in range(1, 6)] + [
+        enrolment(6, nik="35730145"),                          # quarantined by rule
+        [*enrolment(7).values()][:5],                          # field_count
+        enrolment(8, npp=enrolment(9)["nik"]),                 # a nik in the wrong column
+    ]
+    write_extract("enrolments_20250102.csv", rows)
+    write_extract("enrolments_20250103.csv", [enrolment(n, nik="1") for n in range(20, 40)])
+    outcomes = run(
+        warehouse, tmp_landing, ["enrolments_20250102.csv", "enrolments_20250103.csv"],
+        ingest_key, simple_validate,
+    )
+    assert outcomes["enrolments_20250103.csv"].status == REJECTED
+    identifiers = {
+        value for n in [*range(1, 10), *range(20, 40)] for value in (enrolment(n)["nik"], enrolment(n)["kpj"])
+    }
+    identifiers.add("35730145")
+    with connect(warehouse) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type like 'VARCHAR%'"
+        ).fetchall()
+        assert {(schema, column) for schema, _, column in columns} >= {("audit", "record"), ("raw", "nik_hmac")}
+        stored = [
+            value
+            for schema, table, column in columns
+            for (value,) in con.execute(f'select "{column}"::varchar from {schema}.{table}').fetchall()
+            if value is not None
+        ]
+    assert len(stored) > 50
+    leaks = [value for value in stored for identifier in identifiers if identifier in value]
+    assert leaks == []
+
+
+def test_missing_key_refused_before_anything_is_written(
+    warehouse, tmp_landing, write_extract, enrolment, simple_validate
+):
+    write_extract("enrolments_20250102.csv", [enrolment(1)])
+    with pytest.raises(ValueError, match="key"):
+        run(warehouse, tmp_landing, ["enrolments_20250102.csv"], None, simple_validate)
+    with connect(warehouse) as con:
+        assert con.execute("select count(*) from audit.extract_files").fetchone()[0] == 0
+
+
+def test_a_different_key_is_refused_and_nothing_written(
+    warehouse, tmp_landing, write_extract, enrolment, ingest_key, simple_validate
+):
+    write_extract("enrolments_20250102.csv", [enrolment(1)])
+    run(warehouse, tmp_landing, ["enrolments_20250102.csv"], ingest_key, simple_validate, "run-1")
+    write_extract("enrolments_20250103.csv", [enrolment(2)])
+    with pytest.raises(PiiKeyMismatch, match=KEY_VARIABLE):
+        run(warehouse, tmp_landing, ["enrolments_20250103.csv"], PiiKey(b"another key"), simple_validate, "run-2")
+    with connect(warehouse) as con:
+        assert con.execute("select run_id from audit.extract_files").fetchall() == [("run-1",)]
+        assert con.execute("select count(*) from raw.enrolments").fetchone()[0] == 1
+
+
+KILLED_LOAD = """
+import sys, time
+from pathlib import Path
+import cakupan.flows.tasks.load as load
+from cakupan.flows.tasks.ingest import ingest
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.pii import key_from_env
+
+landing, warehouse, marker, *names = sys.argv[1:]
+insert_raw = load._insert_raw
+
+def insert_then_stall(*args, **kwargs):
+    insert_raw(*args, **kwargs)          # audit, quarantine and these raw rows are written...
+    Path(marker).write_text("inside")    # ...but not committed when the process is killed
+    time.sleep(600)
+
+load._insert_raw = insert_then_stall
+with connect(warehouse) as con:
+    ingest(Path(landing), con, names, "killed-run", key_from_env())
+"""
+
+
+def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
+    warehouse, tmp_path, tmp_landing, write_extract, employer, enrolment, ingest_key, simple_validate
+):
+    write_extract("employers_20250101.csv", [employer(1)])
+    run(warehouse, tmp_landing, ["employers_20250101.csv"], ingest_key, simple_validate, "before")
+    names = ["employers_20250102.csv", "enrolments_20250102.csv"]
+    write_extract(names[0], [employer(n) for n in range(2, 50)] + [["0000", "short"]])
+    write_extract(names[1], [enrolment(n) for n in range(1, 50)])
+    marker = tmp_path / "inside-transaction"
+    # The key reaches the child through the environment (set by ingest_key).
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LOAD, str(tmp_landing), str(warehouse), str(marker), *names]
+    )
+    give_up = time.monotonic() + 300  # a safety net against a hung child, not a speed check
+    try:
+        while not marker.exists():
+            assert process.poll() is None, "the loading process ended before the kill"
+            assert time.monotonic() < give_up, "the loading process never reached the load"
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    with connect(warehouse) as con:
+        assert con.execute("select file_name, run_id from audit.extract_files").fetchall() == [
+            ("employers_20250101.csv", "before")
+        ]
+        assert con.execute("select count(*) from raw.employers").fetchone()[0] == 1
+        assert con.execute("select count(*) from raw.enrolments").fetchone()[0] == 0
+        assert con.execute("select count(*) from audit.quarantine").fetchone()[0] == 0
+
+    outcomes = run(warehouse, tmp_landing, names, ingest_key, simple_validate, "rerun")
+    assert [outcomes[name].status for name in names] == [LOADED, LOADED]
+    with connect(warehouse) as con:
+        assert con.execute("select count(*) from raw.employers").fetchone()[0] == 49
+        assert con.execute("select count(*) from raw.enrolments").fetchone()[0] == 49
+        assert json.loads(con.execute("select record from audit.quarantine").fetchone()[0])["npp"] == "0000"

@@ -1,0 +1,190 @@
+import json
+from datetime import date
+
+import duckdb
+import pytest
+
+from cakupan.flows.tasks.read import FIELD_COUNT_RULE, SPEC_COLUMNS, masked_record, read_batch
+
+DAY = date(2025, 1, 2)
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def read(con, kind, *paths):
+    return read_batch(con, kind, list(paths), {path.name: DAY for path in paths})
+
+
+def test_columns_stay_text_with_leading_zeros(con, write_extract, enrolment):
+    path = write_extract("enrolments_20250102.csv", [enrolment(7, npp="00012345", kbli="01111")])
+    batch = read(con, "enrolments", path)
+    row = batch.frame.iloc[0]
+    assert row["kpj"] == "00000000007"
+    assert row["npp"] == "00012345"
+    assert row["kbli"] == "01111"
+    assert row["wage"] == "3500000"
+    assert list(batch.frame.columns) == [*SPEC_COLUMNS["enrolments"], "_file", "_row", "_extract_date"]
+    assert row["_file"] == path.name and row["_row"] == 1 and row["_extract_date"] == "2025-01-02"
+
+
+def test_empty_fields_are_null(con, write_extract, enrolment):
+    path = write_extract("enrolments_20250102.csv", [enrolment(1, end_date="", kbli="")])
+    path.write_text(path.read_text().replace(",,", ',"",'))  # a quoted empty field too
+    frame = read(con, "enrolments", path).frame
+    assert frame["kbli"].isna().all() and frame["end_date"].isna().all()
+
+
+@pytest.mark.parametrize("newline,bom", [("\r\n", False), ("\n", True), ("\r\n", True)])
+def test_bom_and_crlf(con, write_extract, employer, newline, bom):
+    path = write_extract("employers_20250102.csv", [employer(1), employer(2)], newline=newline, bom=bom)
+    batch = read(con, "employers", path)
+    assert batch.files[path.name].rejected_reason is None
+    assert list(batch.frame["npp"]) == ["00000001", "00000002"]
+    assert list(batch.frame["updated_at"]) == ["2024-12-30 10:00:00"] * 2
+
+
+def test_gzip_read_and_broken_gzip_rejected(con, write_extract, employer):
+    good = write_extract("employers_20250102.csv.gz", [employer(1)])
+    broken = write_extract("employers_20250103.csv.gz", [employer(2)])
+    broken.write_bytes(broken.read_bytes()[:-12])
+    batch = read(con, "employers", good, broken)
+    assert list(batch.frame["npp"]) == ["00000001"]
+    assert batch.files[good.name].rows_read == 1
+    assert batch.files[broken.name].rejected_reason.startswith("gzip:")
+
+
+def test_invalid_utf8_rejected_naming_the_line(con, write_extract, employer):
+    path = write_extract("employers_20250102.csv", [employer(1), employer(2)])
+    path.write_bytes(path.read_bytes().replace(b"PT Contoh 2", b"PT Contoh \xff"))
+    batch = read(con, "employers", path)
+    assert batch.files[path.name].rejected_reason.startswith("encoding: not valid UTF-8")
+    assert "line 3" in batch.files[path.name].rejected_reason
+    assert batch.frame.empty
+
+
+def test_utf16_rejected_as_such(con, write_extract, employer):
+    path = write_extract("employers_20250102.csv", [employer(1)])
+    path.write_bytes(path.read_text().encode("utf-16"))
+    assert read(con, "employers", path).files[path.name].rejected_reason.startswith("encoding: UTF-16")
+
+
+def test_missing_column_rejected_extra_column_is_drift(con, write_extract, employer):
+    missing = write_extract(
+        "employers_20250102.csv", [employer(1)], header=[c for c in SPEC_COLUMNS["employers"] if c != "kbli"]
+    )
+    drift = write_extract(
+        "employers_20250103.csv", [employer(2) | {"phone": "0341", "filename": "x.csv"}],
+        header=["phone", *reversed(SPEC_COLUMNS["employers"]), "filename"],
+    )
+    batch = read(con, "employers", missing, drift)
+    assert batch.files[missing.name].rejected_reason == "header: required column(s) missing: kbli"
+    assert batch.files[drift.name].rejected_reason is None
+    assert batch.files[drift.name].schema_drift == ("phone", "filename")
+    assert "phone" not in batch.frame.columns and "filename" not in batch.frame.columns
+    assert list(batch.frame["npp"]) == ["00000002"]
+
+
+def test_empty_file_and_duplicate_header_rejected(con, tmp_landing, write_extract, employer):
+    empty = tmp_landing / "employers_20250102.csv"
+    empty.write_bytes(b"")
+    doubled = write_extract(
+        "employers_20250103.csv", [], header=[*SPEC_COLUMNS["employers"], "npp"]
+    )
+    batch = read(con, "employers", empty, doubled)
+    assert batch.files[empty.name].rejected_reason.startswith("header: missing")
+    assert batch.files[doubled.name].rejected_reason == "header: column(s) named twice: npp"
+
+
+def test_header_only_file_is_a_valid_empty_delta(con, write_extract):
+    path = write_extract("employers_20250102.csv", [])
+    batch = read(con, "employers", path)
+    assert batch.files[path.name].rejected_reason is None
+    assert batch.files[path.name].rows_read == 0
+    assert batch.frame.empty
+
+
+def test_unterminated_quote_rejects_the_file(con, write_extract, employer):
+    path = write_extract("employers_20250102.csv", [employer(1), employer(2)])
+    path.write_text(path.read_text().replace("PT Contoh 2", '"PT Contoh 2'))
+    other = write_extract("employers_20250103.csv", [employer(3)])
+    batch = read(con, "employers", path, other)
+    assert batch.files[path.name].rejected_reason.startswith("CSV structure:")
+    assert "row 2" in batch.files[path.name].rejected_reason
+    assert list(batch.frame["npp"]) == ["00000003"]
+
+
+def test_field_count_rows_are_bad_rows_with_their_row_numbers(con, write_extract, enrolment):
+    header = list(SPEC_COLUMNS["enrolments"])
+    rows = [
+        enrolment(1, programs="JKK|JKM"),
+        [*enrolment(2).values()][:-1],                      # one field short
+        enrolment(3, kbli="", name_note="x") | {"programs": "JKK\nJKM"},  # quoted newline
+        [*enrolment(4).values(), "extra"],                  # one field too many
+        enrolment(5),
+    ]
+    path = write_extract("enrolments_20250102.csv", rows, header=header, newline="\r\n")
+    batch = read(con, "enrolments", path)
+    assert list(batch.frame["_row"]) == [1, 3, 5]
+    assert list(batch.frame["kpj"]) == ["00000000001", "00000000003", "00000000005"]
+    assert [(bad.row_number, bad.rules) for bad in batch.bad_rows] == [
+        (2, [FIELD_COUNT_RULE]), (4, [FIELD_COUNT_RULE]),
+    ]
+    assert batch.files[path.name].rows_read == 5
+    short, long = (json.loads(bad.record) for bad in batch.bad_rows)
+    assert short["kpj"] == "0000*******" and short["nik"] == "3573************"
+    assert "updated_at" not in short
+    assert long["_extra_fields"] == ["extra"]
+    assert "3573014501000002" not in batch.bad_rows[0].record
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_blank_line_between_rows_is_a_field_count_row(con, write_extract, employer, newline):
+    path = write_extract("employers_20250102.csv", [employer(1), employer(2)], newline=newline)
+    lines = path.read_bytes().decode().splitlines(keepends=True)
+    # A blank line inside a quoted field is no blank row; trailing blank lines are no rows.
+    lines[1] = lines[1].replace("PT Contoh 1", '"PT\n\nContoh 1"')
+    path.write_bytes((lines[0] + lines[1] + newline + lines[2] + newline * 2).encode())
+    batch = read(con, "employers", path)
+    assert list(batch.frame["_row"]) == [1, 3]
+    assert [bad.row_number for bad in batch.bad_rows] == [2]
+    assert batch.files[path.name].rows_read == 3
+    assert batch.frame["name"].iloc[0] == "PT\n\nContoh 1"
+
+
+def test_identical_rows_collapse_and_are_counted(con, write_extract, employer):
+    path = write_extract(
+        "employers_20250102.csv",
+        [employer(1), employer(2), employer(1), employer(1), employer(2, name="Other")],
+    )
+    other = write_extract("employers_20250103.csv", [employer(1)])
+    batch = read(con, "employers", path, other)
+    assert batch.files[path.name].rows_duplicate == 2
+    assert batch.files[path.name].rows_read == 5
+    assert batch.files[other.name].rows_duplicate == 0
+    # The kept copy is the first; differing rows of one key stay for validation.
+    assert list(zip(batch.frame["_file"], batch.frame["_row"])) == [
+        (path.name, 1), (path.name, 2), (path.name, 5), (other.name, 1),
+    ]
+    assert list(batch.frame.index) == [0, 1, 2, 3]
+
+
+def test_many_files_with_different_column_orders_in_one_batch(con, write_extract, employer):
+    forward = write_extract("employers_20250102.csv", [employer(1), employer(2)])
+    backward = write_extract(
+        "employers_20250103.csv", [employer(3)], header=list(reversed(SPEC_COLUMNS["employers"]))
+    )
+    batch = read(con, "employers", forward, backward)
+    assert sorted(batch.frame["npp"]) == ["00000001", "00000002", "00000003"]
+    assert batch.frame.set_index("npp").loc["00000003", "name"] == "PT Contoh 3"
+
+
+def test_masked_record_masks_identifier_shaped_values_anywhere():
+    record = json.loads(
+        masked_record({"kpj": "01234567890", "nik": None, "npp": "3573014501000001", "name": "PT A"})
+    )
+    assert record == {"kpj": "0123*******", "nik": None, "npp": "3573************", "name": "PT A"}
