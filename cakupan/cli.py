@@ -88,8 +88,9 @@ def _prepare(debug: bool) -> None:
         from prefect.logging.configuration import setup_logging
 
         setup_logging()
-        for name in ("prefect.flow_runs", "prefect.task_runs"):
-            for handler in logging.getLogger(name).handlers:
+        prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
+        for logger in [logging.getLogger(name) for name in prefect_loggers] + [logging.getLogger()]:
+            for handler in logger.handlers:
                 if isinstance(handler, logging.StreamHandler):
                     handler.addFilter(_DropTracebacks())
     if sys.stderr.isatty():

@@ -1,4 +1,6 @@
-"""Shared fixtures: a temporary landing of extract CSV files, valid rows, a test key."""
+"""Shared fixtures: a temporary landing of extract CSV files, valid rows, a test key; a real
+Prefect server on 127.0.0.1 (a free port) started for the tests that need one and stopped after;
+a small generated landing for the flows and the command."""
 
 from __future__ import annotations
 
@@ -6,6 +8,15 @@ import csv
 import gzip
 import io
 import re
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -129,3 +140,92 @@ def simple_validate():
         return failures
 
     return validate
+
+
+# --- Prefect server and a generated landing, for the flows and the command ---
+
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+QUIET = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+    "PREFECT_UI_ENABLED": "false",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"prefect server at {url} not healthy after {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """Yields the API URL of a server of our own; its state lives in a temporary PREFECT_HOME."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = {**os.environ, **QUIET, "PREFECT_HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, proc, 120)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def prefect_api(prefect_server):
+    """In-process flows talk to the test's server; the writer limit exists as `cakupan serve` makes it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from cakupan.flows.deployments import ensure_writer_limit
+
+    with temporary_settings({PREFECT_API_URL: prefect_server}):
+        ensure_writer_limit()
+        yield prefect_server
+
+
+@pytest.fixture(scope="session")
+def generated_landing(tmp_path_factory):
+    """Twelve days of a small synthetic city (read-only: copy before changing it)."""
+    from cakupan.generator import generate
+
+    out = tmp_path_factory.mktemp("landing")
+    generate(out, date(2025, 3, 1), date(2025, 3, 12), scale=0.01, seed=7)
+    return out
+
+
+@pytest.fixture
+def landing(generated_landing, tmp_path):
+    return Path(shutil.copytree(generated_landing, tmp_path / "landing"))
+
+
+@pytest.fixture
+def pii_key(monkeypatch):
+    monkeypatch.setenv("CAKUPAN_PII_KEY", "test-key-for-flows")
+    return "test-key-for-flows"

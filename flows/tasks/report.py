@@ -27,14 +27,18 @@ def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
     out_dir = Path(report_dir(warehouse))
     with connect(warehouse, read_only=True) as con:
         coverage_markdown = report_markdown(con, out_dir)
-        city = con.execute("select * from mart.coverage_city_year order by year").fetch_df()
+        cursor = con.execute(
+            "select * replace (cast(ref_date as varchar) as ref_date) from mart.coverage_city_year order by year"
+        )
+        columns = [column[0] for column in cursor.description]
+        city = [dict(zip(columns, row)) for row in cursor.fetchall()]
     create_markdown_artifact(
         markdown=run_summary_markdown + "\n\n" + coverage_markdown,
         key="cakupan-run",
         description="Files loaded, quarantined and rejected; city coverage against target",
     )
     create_table_artifact(
-        table=city.astype(object).where(city.notna(), None).to_dict("records"),
+        table=city,
         key="cakupan-coverage-city-year",
         description="mart.coverage_city_year",
     )

@@ -1,0 +1,70 @@
+from datetime import date
+
+import pytest
+
+import cakupan.flows.pipeline as pipeline
+from cakupan.flows.backfill import NothingToResume, backfill
+from cakupan.flows.tasks import ingest
+from cakupan.warehouse.connection import connect
+
+
+def loaded_by_run(warehouse):
+    with connect(warehouse, read_only=True) as con:
+        return dict(
+            con.execute("select file_name, run_id from audit.extract_files where status = 'LOADED'").fetchall()
+        )
+
+
+def test_backfill_reloads_files_in_range_even_when_unchanged(prefect_api, landing, pii_key, tmp_path):
+    warehouse = str(tmp_path / "w.duckdb")
+    first = backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse,
+                     return_state=True)
+    second = backfill(start=date(2025, 3, 10), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse,
+                      return_state=True)
+    assert first.is_completed() and second.is_completed()
+    runs = loaded_by_run(warehouse)
+    assert len(runs) == 24
+    assert {name for name, run in runs.items() if run == second.result(raise_on_failure=False).run_id} == {
+        f"{kind}_202503{day}.csv" for kind in ("employers", "enrolments") for day in (10, 11, 12)
+    }
+
+
+def test_resume_redoes_only_the_files_the_failed_backfill_did_not_complete(
+    prefect_api, landing, pii_key, tmp_path, monkeypatch
+):
+    warehouse = str(tmp_path / "w.duckdb")
+    monkeypatch.setattr(pipeline, "plan_chunks", lambda files: ingest.plan_chunks(files, max_files=4))
+    real_chunk, calls = pipeline.ingest_chunk, []
+
+    def failing_third_chunk(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 3:
+            raise OSError("disk went away")
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest_chunk", failing_third_chunk)
+    failed = backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse,
+                      return_state=True)
+    assert failed.is_failed()
+    done_before = loaded_by_run(warehouse)
+    assert sorted(done_before) == sorted(calls[0] + calls[1])
+
+    monkeypatch.setattr(pipeline, "ingest_chunk", real_chunk)
+    resumed = backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), resume=True, landing=str(landing),
+                       warehouse=warehouse, return_state=True)
+    assert resumed.is_completed(), resumed.message
+    after = loaded_by_run(warehouse)
+    assert len(after) == 24
+    # the files of the first two chunks keep the failed run's id: they were not redone
+    assert {name: after[name] for name in done_before} == done_before
+    assert {run for name, run in after.items() if name not in done_before} == {resumed.result(raise_on_failure=False).run_id}
+
+
+def test_resume_without_a_failed_backfill_is_refused(prefect_api, landing, pii_key, tmp_path):
+    warehouse = str(tmp_path / "w.duckdb")
+    backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse)
+    state = backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), resume=True, landing=str(landing),
+                     warehouse=warehouse, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(NothingToResume, match="no failed backfill from 2025-03-01 to 2025-03-12"):
+        state.result()

@@ -1,0 +1,62 @@
+"""`cakupan serve` against a real Prefect server: schedule, on-demand backfill, cleanup."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from cakupan.warehouse.connection import connect
+
+CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
+
+
+def _wait_for_deployments(client, names, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = {d.name: d for d in client.read_deployments()}
+        if set(names) <= set(found):
+            return found
+        time.sleep(1)
+    raise AssertionError(f"deployments {names} not registered within {seconds} s")
+
+
+def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, landing, tmp_path):
+    warehouse = tmp_path / "served" / "cakupan.duckdb"
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "CAKUPAN_PII_KEY": "served-key",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    serving = subprocess.Popen(
+        [CAKUPAN, "serve", "--landing", str(landing), "--warehouse", str(warehouse)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
+            deployments = _wait_for_deployments(client, ["nightly", "backfill"])
+            (schedule,) = deployments["nightly"].schedules
+            assert schedule.schedule.cron == "0 2 * * *"
+            assert schedule.schedule.timezone == "Asia/Jakarta"
+            assert deployments["backfill"].schedules == []
+            assert client.read_global_concurrency_limit_by_name("cakupan-warehouse").limit == 1
+
+            run = run_deployment(
+                "backfill/backfill", parameters={"start": "2025-03-01", "end": "2025-03-12"}, timeout=300
+            )
+            assert run.state.is_completed(), run.state.message
+        with connect(warehouse, read_only=True) as con:
+            assert con.execute("select flow, state from audit.runs where run_id = ?", [str(run.id)]).fetchall() == [
+                ("backfill", "COMPLETED")
+            ]
+            assert con.execute("select count(*) from audit.extract_files where status = 'LOADED'").fetchone() == (24,)
+            assert con.execute("select min(year), max(year) from mart.coverage_city_year").fetchone() == (2020, 2025)
+    finally:
+        os.killpg(serving.pid, signal.SIGINT)
+        try:
+            serving.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serving.pid, signal.SIGKILL)
+            serving.wait()

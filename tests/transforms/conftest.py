@@ -1,0 +1,164 @@
+"""A warehouse with the shipped reference data, and a hand-built landing loaded into raw.*.
+
+`Landing.deliver` stands where the real ingestion (discover -> read -> validate -> load)
+will stand: it takes rows as they appear in an extract (raw nik and kpj) and leaves raw.*
+and audit.extract_files as the loader does, so it can later be swapped for writing CSV
+files into a landing folder and running the flow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cakupan.transforms import build
+from cakupan.warehouse.connection import open_warehouse
+from cakupan.warehouse.pii import PiiKey
+from cakupan.warehouse.reference import load_reference
+
+TEST_KEY = PiiKey(b"cakupan transforms test key")
+SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
+EMPLOYER_COLUMNS = (
+    "npp", "name", "kbli", "district", "size_class", "reported_workers",
+    "registered_on", "status", "updated_at",
+)
+ENROLMENT_COLUMNS = (
+    "kpj", "nik", "npp", "segment", "kbli", "district", "programs", "wage",
+    "contribution_source", "start_date", "end_date", "status", "updated_at",
+)
+
+
+def nik(n: int) -> str:
+    """A well-formed NIK of Kota Malang (3573...), distinct per n."""
+    return f"3573011501{n:06d}"
+
+
+def kpj(n: int) -> str:
+    return f"{n:011d}"
+
+
+def hashed(value: str) -> str:
+    """What the warehouse holds instead of a nik or kpj."""
+    return TEST_KEY.digest(value)
+
+
+def employer(npp: str, **fields) -> dict:
+    """An employer row with valid defaults (a KECIL manufacturer in KLOJEN)."""
+    row = {
+        "npp": npp,
+        "name": f"PT Contoh {npp}",
+        "kbli": "10110",
+        "district": "KLOJEN",
+        "size_class": "KECIL",
+        "reported_workers": 10,
+        "registered_on": "2020-01-01",
+        "status": "AKTIF",
+        "updated_at": None,  # None: the morning of the extract date
+    }
+    return row | fields
+
+
+def account(kpj_number: str, nik_number: str, segment: str = "PU", **fields) -> dict:
+    """A membership account row with valid defaults for its segment, active since 2024-01-01."""
+    wage_earner = segment in ("PU", "JAKON")
+    row = {
+        "kpj": kpj_number,
+        "nik": nik_number,
+        "npp": "10000001" if wage_earner else None,
+        "segment": segment,
+        "kbli": None if wage_earner else "47111",
+        "district": "KLOJEN",
+        "programs": "JKK|JKM|JHT|JP" if wage_earner else "JKK|JKM",
+        "wage": 4_000_000,
+        "contribution_source": "EMPLOYER" if wage_earner else "SELF",
+        "start_date": "2024-01-01",
+        "end_date": None,
+        "status": "AKTIF",
+        "updated_at": None,
+    }
+    row |= fields
+    if "status" not in fields and row["end_date"] is not None:
+        row["status"] = "NONAKTIF"
+    return row
+
+
+@dataclass
+class Landing:
+    con: duckdb.DuckDBPyConnection
+
+    def deliver(self, kind: str, extract_date: str, rows: list[dict] = ()) -> str:
+        """Load one extract file (a delta) the way ingestion does; a re-delivery replaces it."""
+        file_name = f"{kind}_{extract_date.replace('-', '')}.csv"
+        sha256 = f"sha-{file_name}-{len(rows)}"
+        morning = f"{extract_date} 08:00:00"
+        self.con.execute("begin transaction")
+        self.con.execute(f"delete from raw.{kind} where file_name = ?", [file_name])
+        self.con.execute(
+            "update audit.extract_files set status = 'SUPERSEDED' "
+            "where file_name = ? and status = 'LOADED'",
+            [file_name],
+        )
+        for number, row in enumerate(rows, start=1):
+            values = {**row, "updated_at": row["updated_at"] or morning}
+            if kind == "enrolments":
+                values["kpj_hmac"] = hashed(values.pop("kpj"))
+                values["nik_hmac"] = hashed(values.pop("nik"))
+            columns = ["file_name", "sha256", "extract_date", "row_number", *values]
+            self.con.execute(
+                f"insert into raw.{kind} ({', '.join(columns)}) "
+                f"values ({', '.join('?' for _ in columns)})",
+                [file_name, sha256, extract_date, number, *values.values()],
+            )
+        self.con.execute(
+            "insert into audit.extract_files values (?, ?, ?, ?, 'LOADED', null, ?, ?, 0, 0, 'test', ?)",
+            [file_name, kind, extract_date, sha256, len(rows), len(rows), datetime(2026, 1, 1)],
+        )
+        self.con.execute("commit")
+        return file_name
+
+    def build(self) -> None:
+        build(self.con)
+
+    def rows(self, sql: str, parameters: list | None = None) -> list[dict]:
+        """Query result as dicts (fetched at once: DuckDB drops unfetched rows on commit)."""
+        result = self.con.execute(sql, parameters or [])
+        names = [column[0] for column in result.description]
+        return [dict(zip(names, values)) for values in result.fetchall()]
+
+    def one(self, sql: str, parameters: list | None = None) -> dict:
+        found = self.rows(sql, parameters)
+        assert len(found) == 1, f"expected one row from {sql!r}, got {found}"
+        return found[0]
+
+    def set_workforce(self, year: int, by_sector: dict[str, tuple[int, int]]) -> None:
+        """Replace the year's workforce: (employed, employed_formal) per section, 0 elsewhere."""
+        self.con.execute("delete from ref.workforce where year = ?", [year])
+        for sector in SECTIONS:
+            employed, formal = by_sector.get(sector, (0, 0))
+            self.con.execute(
+                "insert into ref.workforce (year, sector, employed, employed_formal) values (?, ?, ?, ?)",
+                [year, sector, employed, formal],
+            )
+
+    def set_targets(self, year: int, by_sector: dict[str, float]) -> None:
+        """Replace the year's targets: a rate per section letter or 'ALL'."""
+        self.con.execute("delete from ref.targets where year = ?", [year])
+        for sector, rate in by_sector.items():
+            self.con.execute("insert into ref.targets values (?, ?, ?)", [year, sector, rate])
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path):
+    con = open_warehouse(tmp_path / "cakupan.duckdb")
+    load_reference(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def landing(warehouse) -> Landing:
+    return Landing(warehouse)
