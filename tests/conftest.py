@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from cakupan.flows.tasks.read import SPEC_COLUMNS
+from cakupan.flows.tasks.validate import RowValidation
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 
 TEST_SECRET = "cakupan ingest test key"
@@ -128,7 +129,7 @@ def _failing(frame: pd.DataFrame, column: str, length: int, required: bool) -> s
 def simple_validate():
     """Stands in for validate_rows: npp 8 digits (required for employers), nik 16."""
 
-    def validate(kind: str, frame: pd.DataFrame) -> dict[int, list[str]]:
+    def validate(kind: str, frame: pd.DataFrame) -> RowValidation:
         assert list(frame.columns) == [*SPEC_COLUMNS[kind], "_file", "_extract_date"]
         failures: dict[int, list[str]] = {}
         checks = [("npp", 8, kind == "employers", "npp_format")]
@@ -137,7 +138,7 @@ def simple_validate():
         for column, length, required, rule in checks:
             for index in _failing(frame, column, length, required):
                 failures.setdefault(index, []).append(rule)
-        return failures
+        return RowValidation(failures, results=None)
 
     return validate
 

@@ -19,11 +19,13 @@ from prefect.logging import get_run_logger
 from cakupan.flows.tasks.discover import LandedFile, parse_name
 from cakupan.flows.tasks.load import LOADED, REJECTED, FileOutcome, load_batches
 from cakupan.flows.tasks.read import SPEC_COLUMNS, read_batch
-from cakupan.flows.tasks.validate import validate_rows
+from cakupan.config import data_docs_dir
+from cakupan.flows.tasks.data_docs import refresh_index, write_validation_page
+from cakupan.flows.tasks.validate import RowValidation, validate_rows_with_results
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import PiiKey, key_from_env
 
-Validator = Callable[[str, pd.DataFrame], dict[int, list[str]]]
+Validator = Callable[[str, pd.DataFrame], RowValidation]
 
 # Each chunk pays a fixed cost (two GX validations, ~1.3 s measured), so ~4,300 small daily
 # files go in ~5 chunks; the byte bound keeps a chunk near 400k rows (~1 GB of memory), and
@@ -36,6 +38,8 @@ GZIP_RATIO = 5  # a .csv.gz of these extracts holds about five times its size
 @dataclass
 class ChunkResult:
     outcomes: list[FileOutcome] = field(default_factory=list)
+    # (page name, GX results) per validated batch, for Data Docs; row indices only, no values
+    validations: list[tuple[str, object]] = field(default_factory=list, repr=False)
 
     @property
     def loaded(self) -> list[FileOutcome]:
@@ -73,7 +77,7 @@ def ingest(
     files: list[str],
     run_id: str,
     key: PiiKey | None,
-    validate: Validator = validate_rows,
+    validate: Validator = validate_rows_with_results,
 ) -> ChunkResult:
     """Read, validate and load the named files; a rejected file leaves the others loading."""
     by_kind: dict[str, list[Path]] = {kind: [] for kind in SPEC_COLUMNS}
@@ -85,14 +89,18 @@ def ingest(
         kind, extract_dates[name] = parsed
         by_kind[kind].append(landing / name)
 
-    validated = []
+    validated, validations = [], []
     for kind, paths in by_kind.items():
         if not paths:
             continue
         batch = read_batch(con, kind, paths, extract_dates)
-        failures = validate(kind, batch.frame.drop(columns="_row")) if len(batch.frame) else {}
+        failures = {}
+        if len(batch.frame):
+            validation = validate(kind, batch.frame.drop(columns="_row"))
+            failures = validation.failures
+            validations.append((f"{paths[0].name.split('.')[0]}-to-{paths[-1].name.split('.')[0]}", validation.results))
         validated.append((batch, failures))
-    return ChunkResult(load_batches(con, validated, run_id, key))
+    return ChunkResult(load_batches(con, validated, run_id, key), validations)
 
 
 @task(name="ingest-chunk", cache_policy=NO_CACHE)  # writes the warehouse: never cached
@@ -103,6 +111,11 @@ def ingest_chunk(landing: str, warehouse: str, files: list[str], run_id: str) ->
     key = key_from_env() if needs_key else None
     with connect(warehouse) as con:
         result = ingest(Path(landing), con, files, run_id, key)
+    docs = data_docs_dir(warehouse)
+    for page_name, results in result.validations:
+        write_validation_page(results, docs / run_id, page_name)
+    if result.validations:
+        refresh_index(docs)
     for outcome in result.outcomes:
         if outcome.schema_drift:
             logger.warning(

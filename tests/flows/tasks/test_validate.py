@@ -305,16 +305,19 @@ def test_failing_rows_are_named_by_the_frame_index_also_under_a_row_condition():
     }
 
 
-@pytest.mark.parametrize("dtype", ["str", object])
-def test_text_as_str_or_object_columns_gives_the_same_failures(dtype):
+@pytest.mark.parametrize("dtype", ["str", object, "string"])
+def test_text_in_any_pandas_text_dtype_gives_the_same_failures(dtype):
     frame = pd.DataFrame(
-        [enrolment_row(kpj="00000000001"),
-         enrolment_row(kpj="00000000002", npp="00123456\n", status="NONAKTIF")],
+        [enrolment_row(kpj="00000000001", segment=None),
+         enrolment_row(kpj="00000000002", npp="00123456\n", status="NONAKTIF"),
+         enrolment_row(kpj="00000000003", **{**BPU, "npp": "00123456"})],
         dtype=dtype,
     )
 
     assert validate_rows("enrolments", frame) == {
+        0: ["segment_required"],
         1: ["end_date_required_when_nonaktif", "npp_format"],
+        2: ["npp_empty_for_bpu"],
     }
 
 
