@@ -70,3 +70,30 @@ def test_a_corrected_redelivery_is_picked_up_by_the_next_run(prefect_api, landin
     state = nightly(as_of=date(2025, 3, 12), landing=str(landing), warehouse=warehouse, return_state=True)
     assert state.is_completed()
     assert [o.name for o in state.result(raise_on_failure=False).loaded] == ["employers_20250305.csv"]
+
+
+def test_artifacts_summarise_the_run_without_identifiers(prefect_api, landing, pii_key, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    (landing / "employers_20250305.csv").write_text("npp,name\n12345678,PT Tanpa Kolom\n")
+    state = nightly(as_of=date(2025, 3, 12), landing=str(landing), warehouse=str(tmp_path / "w.duckdb"),
+                    return_state=True)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
+    by_key = {a.key: a for a in artifacts}
+    summary = by_key["cakupan-run"].data
+    assert "files rejected: **1**" in summary and "employers_20250305.csv" in summary
+    assert "files loaded: **23**" in summary
+    city = by_key["cakupan-coverage-city-year"].data
+    assert "coverage_rate" in city and "2025-03-12" in city
+
+    identifiers = set()
+    for path in landing.glob("enrolments_*.csv"):
+        for line in path.read_text().splitlines()[1:]:
+            identifiers.update(field for field in line.split(",") if field.isdigit() and len(field) in (11, 16))
+    assert identifiers
+    published = "".join(str(a.data) for a in artifacts)
+    assert not [i for i in identifiers if i in published]
