@@ -80,3 +80,19 @@ def test_a_suite_file_that_is_not_json_is_an_error_naming_it(tmp_path):
         read_suite(path)
 
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["employers", "enrolments"])
+def test_kbli_division_rule_agrees_with_the_reference_divisions(kind):
+    """The suites spell the invalid divisions out for the data engineer; the reference data
+    (warehouse/reference/kbli_divisions.csv) maps the valid ones to sections: they must agree."""
+    import re
+
+    from cakupan.flows.tasks.validate import load_suite
+    from cakupan.warehouse.reference import read_reference
+
+    (rule,) = [e for e in load_suite(kind).expectations if e.meta.get("rule") == "kbli_division"]
+    invalid = re.compile(rule.regex)
+    valid = set(read_reference("kbli_divisions")["division"])
+    for division in (f"{d:02d}" for d in range(100)):
+        assert bool(invalid.match(division + "111")) == (division not in valid), division
