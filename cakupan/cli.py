@@ -22,8 +22,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# A pipe or a log file gets the whole table rather than 80 columns of ellipses.
+console = Console(width=None if sys.stdout.isatty() else 132)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -14,10 +14,8 @@ from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
 from cakupan.flows.exclusive import sole_writer
-from cakupan.flows.pipeline import load_files, log_discovery, parameters_json, recorded_run
+from cakupan.flows.pipeline import load_publish_report, log_discovery, parameters_json, recorded_run
 from cakupan.flows.tasks.discover import discover_files
-from cakupan.flows.tasks.publish import publish_tables
-from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.runs import last_backfill
 
@@ -60,13 +58,5 @@ def backfill(
             if loaded_since:
                 log.info("Resuming: files loaded since %s are kept", loaded_since)
 
-            log.info("2/4 Validating and loading %d file(s)", len(found.selected))
-            load_files(landing, warehouse, found.selected, book, log.info)
-
-            log.info("3/4 Rebuilding the published tables")
-            book.as_of = publish_tables(warehouse)
-
-            log.info("4/4 Writing the coverage report")
-            write_coverage_report(warehouse)
-            publish_artifacts(warehouse, book.summary_markdown())
+            load_publish_report(landing, warehouse, found, book, log)
         return book.verdict()

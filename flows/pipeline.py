@@ -15,6 +15,8 @@ from cakupan.flows.progress import FileProgress
 from cakupan.flows.tasks.discover import Discovery, LandedFile
 from cakupan.flows.tasks.ingest import ingest_chunk, plan_chunks
 from cakupan.flows.tasks.load import FileOutcome
+from cakupan.flows.tasks.publish import publish_tables
+from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.runs import finish_run, start_run
 
@@ -90,6 +92,19 @@ def load_files(landing: str, warehouse: str, files: list[LandedFile], book: RunB
         result = ingest_chunk(landing, warehouse, chunk, book.run_id)
         book.outcomes.extend(result.outcomes)
         progress.advance(len(chunk), sum(o.rows_read or 0 for o in result.outcomes))
+
+
+def load_publish_report(landing: str, warehouse: str, found: Discovery, book: RunBook, log) -> None:
+    """Steps 2 to 4 of both runbooks, after discovery chose the files."""
+    log.info("2/4 Validating and loading %d file(s)", len(found.selected))
+    load_files(landing, warehouse, found.selected, book, log.info)
+
+    log.info("3/4 Rebuilding the published tables")
+    book.as_of = publish_tables(warehouse)
+
+    log.info("4/4 Writing the coverage report")
+    write_coverage_report(warehouse)
+    publish_artifacts(warehouse, book.summary_markdown())
 
 
 def parameters_json(**parameters) -> dict:

@@ -104,3 +104,30 @@ def test_two_concurrent_runs_one_waits_and_the_end_state_is_right(served_env, la
 def _loaded(warehouse):
     with connect(warehouse, read_only=True) as con:
         return con.execute("select count(*) from audit.extract_files where status = 'LOADED'").fetchone()[0]
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(served_env, landing, tmp_path):
+    import pty
+
+    args = ["nightly", "--as-of", "2025-03-12", "--landing", str(landing)]
+    piped = cakupan(*args, "--warehouse", str(tmp_path / "piped.duckdb"), env=served_env)
+    assert piped.returncode == 0
+    assert "24 of 24 files done" in piped.stderr + piped.stdout
+
+    leader, follower = pty.openpty()
+    run = subprocess.Popen([CAKUPAN, *args, "--warehouse", str(tmp_path / "tty.duckdb")],
+                           env={**os.environ, **served_env}, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the command ends
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert run.wait(timeout=300) == 0
+    text = screen.decode(errors="replace")
+    assert "loading files" in text and "24/24" in text and "rows/s" in text
+    assert "24 of 24 files done" not in text
