@@ -206,9 +206,12 @@ def prefect_api(prefect_server):
 
     from cakupan.flows.deployments import ensure_writer_limit
 
+    from prefect.logging.handlers import APILogHandler
+
     with temporary_settings({PREFECT_API_URL: prefect_server}):
         ensure_writer_limit()
         yield prefect_server
+        APILogHandler().flush()  # send the last run logs while the server is still up
 
 
 @pytest.fixture(scope="session")

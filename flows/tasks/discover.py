@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cakupan.flows.tasks.load import LOADED, REJECTED, FileOutcome, record_outcomes
 from cakupan.warehouse.connection import connect
+from cakupan.flows.tasks.retries import RETRY_ON_IO
 
 NAME_PATTERN = re.compile(r"^(employers|enrolments)_(\d{8})\.csv(\.gz)?$")
 AMBIGUOUS = "ambiguous"
@@ -141,7 +142,7 @@ def discover(
     return found
 
 
-@task(name="discover-files", cache_policy=NO_CACHE)  # reads the landing: never cached
+@task(name="discover-files", cache_policy=NO_CACHE, **RETRY_ON_IO)  # reads the landing: never cached
 def discover_files(
     landing: str,
     warehouse: str,

@@ -24,6 +24,7 @@ from cakupan.flows.tasks.data_docs import refresh_index, write_validation_page
 from cakupan.flows.tasks.validate import RowValidation, validate_rows_with_results
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import PiiKey, key_from_env
+from cakupan.flows.tasks.retries import RETRY_ON_IO
 
 Validator = Callable[[str, pd.DataFrame], RowValidation]
 
@@ -103,7 +104,7 @@ def ingest(
     return ChunkResult(load_batches(con, validated, run_id, key), validations)
 
 
-@task(name="ingest-chunk", cache_policy=NO_CACHE)  # writes the warehouse: never cached
+@task(name="ingest-chunk", cache_policy=NO_CACHE, **RETRY_ON_IO)  # writes the warehouse: never cached
 def ingest_chunk(landing: str, warehouse: str, files: list[str], run_id: str) -> ChunkResult:
     """Ingest one chunk of discovered file names into the warehouse."""
     logger = get_run_logger()

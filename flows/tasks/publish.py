@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from cakupan.transforms import build
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.reference import load_reference
+from cakupan.flows.tasks.retries import RETRY_ON_IO
 
 
-@task(name="publish-tables")
+@task(name="publish-tables", cache_policy=NO_CACHE, **RETRY_ON_IO)
 def publish_tables(warehouse: str) -> date | None:
     """Reload ref.* from the reference files, then rebuild every model (one transaction); returns as_of."""
     with connect(warehouse) as con:

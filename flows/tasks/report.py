@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from cakupan.config import report_dir
 from cakupan.report import report_markdown, write_report
 from cakupan.warehouse.connection import connect
+from cakupan.flows.tasks.retries import RETRY_ON_IO
 
 
-@task(name="write-report")
+@task(name="write-report", cache_policy=NO_CACHE, **RETRY_ON_IO)
 def write_coverage_report(warehouse: str) -> str:
     """Write the HTML/PNG report and exports beside the warehouse; returns the folder."""
     out_dir = report_dir(warehouse)
@@ -21,7 +23,7 @@ def write_coverage_report(warehouse: str) -> str:
     return str(out_dir)
 
 
-@task(name="publish-artifacts")
+@task(name="publish-artifacts", cache_policy=NO_CACHE, **RETRY_ON_IO)
 def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
     """A markdown artifact (files and coverage) and a table artifact of the city table."""
     out_dir = Path(report_dir(warehouse))

@@ -5,9 +5,9 @@ with source as (
 
 renamed as (
     select
-        -- the first 128 bits of each HMAC as a number: fixed-width keys group and sort
-        -- several times faster than 64-character text, keep the order of the hex text,
-        -- and cannot collide in practice (birthday bound ~1e-26 at a province's 5M)
+        -- the first 128 bits of each HMAC as a number: a fixed-width key for partitioning
+        -- and ordering millions of rows, in the same order as the hex text; a collision is
+        -- practically impossible (birthday bound ~1e-26 at a province's 5M accounts)
         ('0x' || left(kpj_hmac, 32))::uhugeint as account_key,
         ('0x' || left(nik_hmac, 32))::uhugeint as person_key,
         kpj_hmac,

@@ -1,0 +1,43 @@
+import pytest
+from prefect import flow
+
+from cakupan.flows.tasks import report as report_tasks
+from cakupan.warehouse.connection import connect
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with connect(path):
+        pass
+    return str(path)
+
+
+def _run_with(monkeypatch, warehouse, failure):
+    calls = []
+
+    def write_report(con, out_dir):
+        calls.append(out_dir)
+        if len(calls) == 1:
+            raise failure
+
+    monkeypatch.setattr(report_tasks, "write_report", write_report)
+    task = report_tasks.write_coverage_report.with_options(retry_delay_seconds=0)
+
+    @flow
+    def one_step():
+        return task(warehouse, return_state=True)
+
+    return one_step(return_state=True), calls
+
+
+def test_an_io_failure_is_retried(prefect_api, monkeypatch, warehouse):
+    state, calls = _run_with(monkeypatch, warehouse, OSError("disk busy"))
+    assert state.is_completed()
+    assert len(calls) == 2
+
+
+def test_a_logic_failure_is_not_retried(prefect_api, monkeypatch, warehouse):
+    state, calls = _run_with(monkeypatch, warehouse, ValueError("a bug"))
+    assert state.is_failed()
+    assert len(calls) == 1
