@@ -1,0 +1,679 @@
+"""Speed and memory of Cakupan against a plain-DuckDB baseline measured in the same run.
+
+    /work/venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--data DIR] [--only p1,p2,p3]
+
+P1  city backfill: `cakupan backfill` of a six-year Kota Malang landing into a fresh
+    warehouse, with a Prefect server already running (target: <= 3x the baseline) and
+    embedded (no PREFECT_API_URL: Prefect starts a temporary server in the process).
+P2  nightly cost against history: one `cakupan nightly` adding one day on a copy of a
+    warehouse holding one month, and one holding six years (target: six years <= 1.5x).
+P3  province scale: backfill of one year at scale 30 (target: <= 3x the baseline,
+    peak memory <= 4 GB).
+
+The baseline is benchmarks/baseline.sql in a fresh process. Every backfill's published
+city counts are compared with the baseline's: two programs that disagree cannot be compared
+for speed. Landings are generated once per scale and kept in the data folder, where the
+results are also written as JSON. Figures are medians of --repeat runs with their range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+BENCHMARKS = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+CAKUPAN = str(BIN / "cakupan")
+PREFECT = str(BIN / "prefect")
+BASELINE = str(BENCHMARKS / "baseline.py")
+# Any fixed key will do: person counts only need the same key across loads.
+PII_KEY = "cakupan-benchmark-key-not-for-production"
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+MB = 1024 * 1024
+SERVER_START_TIMEOUT_SECONDS = 180
+# How often the process tree's memory is sampled: peaks shorter than this can be missed.
+RSS_POLL_SECONDS = 0.1
+# A run whose process tree grows past this is stopped: the machine is shared, and a
+# benchmark must not push it into swapping or the OOM killer. Twice P3's target.
+DEFAULT_MEMORY_CAP_MB = 8192
+
+CITY_START, CITY_END = date(2020, 1, 1), date(2025, 12, 31)
+PROVINCE_START, PROVINCE_END = date(2025, 1, 1), date(2025, 12, 31)
+# P2: each nightly adds the day after the warehouse's last extract. One month of history
+# runs to Monday 2020-02-03, so that the day added is a working day with a typical delta
+# (2020-02-04: ~320 rows at scale 1) like the one added to six years (2025-12-31: ~330);
+# weekend extracts are empty.
+MONTH_END = date(2020, 2, 3)
+
+BACKFILL_RATIO_TARGET = 3.0
+NIGHTLY_HISTORY_RATIO_TARGET = 1.5
+PROVINCE_MEMORY_TARGET_MB = 4096
+
+
+@dataclass(frozen=True)
+class Sizes:
+    city_scale: float
+    province_scale: float
+    repeat: int
+    embedded: bool  # also measure P1 without a Prefect server
+    # Repeats of one measurement stop early once another would pass this many seconds, so
+    # that the default run stays under ~25 minutes whatever the machine (at least one run).
+    budget_seconds: dict[str, float]
+
+
+FULL = Sizes(city_scale=1, province_scale=30, repeat=3, embedded=True,
+             budget_seconds={"P1": 720, "P2": 300, "P3": 480})
+QUICK = Sizes(city_scale=0.1, province_scale=1, repeat=1, embedded=False,
+              budget_seconds={"P1": 120, "P2": 120, "P3": 120})
+
+
+# ---------------------------------------------------------------- measuring one process
+
+
+@dataclass
+class Sample:
+    """One run of one command."""
+
+    wall_seconds: float
+    main_peak_mb: float  # max RSS of the command's own process (kernel's ru_maxrss)
+    tree_peak_mb: float  # largest sampled sum of RSS over the process and its descendants
+    exit_code: int
+    log: str
+    stopped_over_memory_cap: bool = False
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def tree_rss_bytes(root: int) -> int:
+    children = _children_by_parent()
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+        except OSError:
+            pass
+        pending.extend(children.get(pid, ()))
+    return total
+
+
+class TreeMemoryPoller(threading.Thread):
+    """Samples the RSS of a process group's leader and descendants; kills the group past the cap."""
+
+    def __init__(self, root: int, cap_bytes: int):
+        super().__init__(daemon=True)
+        self.root = root
+        self.cap_bytes = cap_bytes
+        self.peak_bytes = 0
+        self.over_cap = False
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        while not self.finished.wait(RSS_POLL_SECONDS):
+            self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.root))
+            if self.peak_bytes > self.cap_bytes and not self.over_cap:
+                self.over_cap = True
+                try:
+                    os.killpg(self.root, signal.SIGKILL)
+                except ProcessLookupError:  # it ended on its own meanwhile
+                    pass
+
+
+def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_mb: int) -> Sample:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        started = time.perf_counter()
+        # its own process group: what it starts (embedded Prefect server) can be stopped with it
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        poller = TreeMemoryPoller(process.pid, memory_cap_mb * MB)
+        poller.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        poller.finished.set()
+        poller.join()
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    if poller.over_cap:
+        print(f"  stopped: its processes passed the memory cap of {memory_cap_mb:,} MB (--memory-cap-mb)")
+    return Sample(wall, usage.ru_maxrss / 1024, poller.peak_bytes / MB, process.returncode, str(log_path),
+                  poller.over_cap)
+
+
+@dataclass
+class Figure:
+    """Repeated samples of one measurement, summarised."""
+
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+    rows: int | None = None
+
+    @property
+    def walls(self) -> list[float]:
+        return [sample.wall_seconds for sample in self.samples]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(max(sample.main_peak_mb, sample.tree_peak_mb) for sample in self.samples)
+
+    @property
+    def failures(self) -> int:
+        return sum(sample.exit_code != 0 for sample in self.samples)
+
+    @property
+    def stopped_over_memory_cap(self) -> bool:
+        return any(sample.stopped_over_memory_cap for sample in self.samples)
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "wall_seconds_median": self.median,
+            "wall_seconds_min": min(self.walls),
+            "wall_seconds_max": max(self.walls),
+            "rows": self.rows,
+            "rows_per_second": self.rows / self.median if self.rows else None,
+            "peak_rss_mb": self.peak_mb,
+            "failed_runs": self.failures,
+            "stopped_over_memory_cap": self.stopped_over_memory_cap,
+            "samples": [asdict(sample) for sample in self.samples],
+        }
+
+
+# ---------------------------------------------------------------- landings
+
+
+def landing_for(data: Path, scale: float, start: date, end: date) -> Path:
+    """The cached landing of one scale and range, generated on first use."""
+    name = f"landing_scale{scale:g}_{start:%Y%m%d}_{end:%Y%m%d}_seed0"
+    landing = data / name
+    if landing.is_dir():
+        return landing
+    partial = data / f"{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    print(f"generating {name} (once; kept for later runs) ...", flush=True)
+    subprocess.run(
+        [CAKUPAN, "generate", "--out", str(partial), "--start", start.isoformat(),
+         "--end", end.isoformat(), "--scale", f"{scale:g}", "--seed", "0"],
+        check=True,
+    )
+    partial.rename(landing)
+    return landing
+
+
+def data_rows(landing: Path, until: date | None = None) -> int:
+    """Data rows (header excluded) of the landing's files dated up to `until`, counted once
+    and kept beside the landing."""
+    counts_path = landing.with_name(landing.name + ".rows.json")
+    if counts_path.is_file():
+        counts = json.loads(counts_path.read_text())
+    else:
+        counts = {path.name: _data_lines(path) for path in sorted(landing.iterdir())}
+        counts_path.write_text(json.dumps(counts))
+    cutoff = until.strftime("%Y%m%d") if until else "99999999"
+    return sum(rows for name, rows in counts.items() if name.split("_")[1][:8] <= cutoff)
+
+
+def _data_lines(path: Path) -> int:
+    """Lines after the header, read in blocks: a province's initial load is ~2 GB."""
+    lines, last = 0, b"\n"
+    with (gzip.open(path) if path.name.endswith(".gz") else path.open("rb")) as extract:
+        while block := extract.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return max(0, lines - 1 + (last != b"\n"))
+
+
+# ---------------------------------------------------------------- environment and server
+
+
+def cakupan_env(api_url: str | None, prefect_home: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("PREFECT_", "CAKUPAN_"))
+    }
+    env.update(
+        CAKUPAN_PII_KEY=PII_KEY,
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrefectServer:
+    """A Prefect server of our own for the run, on a free port with a temporary home."""
+
+    def __init__(self, home: Path, log_path: Path):
+        self.home = home
+        self.log_path = log_path
+        self.port = free_port()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.process: subprocess.Popen | None = None
+        self.log = None
+
+    def __enter__(self) -> "PrefectServer":
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"starting a Prefect server on port {self.port} ...", flush=True)
+        self.log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=cakupan_env(api_url=None, prefect_home=self.home),
+            stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stopping it stops its workers
+        )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Prefect server exited early; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(1)
+        self.__exit__()
+        raise RuntimeError(f"the Prefect server did not answer within {SERVER_START_TIMEOUT_SECONDS} s")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.log:
+            self.log.close()
+
+
+# ---------------------------------------------------------------- agreement with the baseline
+
+COUNT_COLUMNS = ("covered", "covered_formal", "covered_informal", "covered_vulnerable")
+
+
+def run_baseline(context: Context, landing: Path, label: str) -> tuple[Sample, list[dict]]:
+    counts_path = context.logs / f"{label}.json"
+    sample = measure([sys.executable, BASELINE, str(landing), str(counts_path)], os.environ.copy(),
+                     context.logs / f"{label}.log", context.memory_cap_mb)
+    if sample.exit_code != 0:
+        raise RuntimeError(f"the baseline failed; see {sample.log}")
+    return sample, json.loads(counts_path.read_text())["coverage"]
+
+
+def cakupan_coverage(warehouse: Path) -> list[dict]:
+    """City rows (scope ALL) and sector rows with anyone covered, like the baseline's."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            f"""
+            select year, ref_date::varchar, 'ALL' as scope, {', '.join(COUNT_COLUMNS)}
+            from mart.coverage_city_year
+            union all
+            select year, ref_date::varchar, sector, {', '.join(COUNT_COLUMNS)}
+            from mart.coverage_sector_year
+            where covered > 0
+            order by year, scope
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return [dict(zip(("year", "ref_date", "scope", *COUNT_COLUMNS), row)) for row in rows]
+
+
+def agreement(label: str, baseline: list[dict], warehouse: Path) -> bool:
+    """Print the city counts side by side; True when they all agree. Sector rows are
+    compared and reported too, but may differ by a person or two: see the note printed."""
+    try:
+        cakupan = cakupan_coverage(warehouse)
+    except duckdb.Error as problem:
+        print(f"  {label}: cannot read Cakupan's published tables ({problem}): NOT COMPARABLE")
+        return False
+    ours = {(row["year"], row["scope"]): row for row in baseline}
+    theirs = {(row["year"], row["scope"]): row for row in cakupan}
+    city_keys = sorted(key for key in ours.keys() | theirs.keys() if key[1] == "ALL")
+    print(f"  {label}: city counts, baseline / cakupan")
+    for year, scope in city_keys:
+        mine, other = ours.get((year, scope)), theirs.get((year, scope))
+        cells = "  ".join(
+            f"{column}={mine[column] if mine else '-'}/{other[column] if other else '-'}"
+            for column in COUNT_COLUMNS
+        )
+        print(f"    {year}: {cells}  {'equal' if mine == other else 'DIFFERENT'}")
+    sector_keys = {key for key in ours.keys() | theirs.keys() if key[1] != "ALL"}
+    differing = sorted(key for key in sector_keys if ours.get(key) != theirs.get(key))
+    print(f"    sector rows: {len(sector_keys)} compared, {len(differing)} different"
+          + (f", e.g. {differing[:4]} (a person whose two accounts tie on segment and start_date: "
+             "the baseline takes the smaller kpj, Cakupan the smaller HMAC of kpj)" if differing else ""))
+    return bool(city_keys) and all(ours.get(key) == theirs.get(key) for key in city_keys)
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+@dataclass
+class Context:
+    data: Path
+    sizes: Sizes
+    logs: Path
+    prefect_home: Path
+    memory_cap_mb: int
+    api_url: str | None = None
+    results: dict = field(default_factory=dict)
+
+
+def backfill(context: Context, landing: Path, start: date, end: date, warehouse: Path,
+             api_url: str | None, label: str, home: Path | None = None) -> Sample:
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    command = [CAKUPAN, "backfill", "--start", start.isoformat(), "--end", end.isoformat(),
+               "--landing", str(landing), "--warehouse", str(warehouse)]
+    sample = measure(command, cakupan_env(api_url, home or context.prefect_home), context.logs / f"{label}.log",
+                     context.memory_cap_mb)
+    status = "ok" if sample.exit_code == 0 else f"EXIT {sample.exit_code}, see {sample.log}"
+    print(f"  {label}: {sample.wall_seconds:.1f} s, peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}",
+          flush=True)
+    return sample
+
+
+def compare_backfills(context: Context, landing: Path, start: date, end: date, scale: float,
+                      prefix: str, modes: dict[str, str | None]) -> tuple[Figure, dict[str, Figure], bool | None]:
+    """Baseline and Cakupan backfill (per Prefect mode), interleaved repeat by repeat; and
+    whether every finished backfill's city counts equal the baseline's (None: none finished)."""
+    rows = data_rows(landing, end)
+    baseline_figure = Figure(f"{prefix} baseline (plain DuckDB)", rows=rows)
+    backfill_figures = {mode: Figure(f"{prefix} cakupan backfill, {mode}", rows=rows) for mode in modes}
+    agreed: bool | None = None
+    started = time.monotonic()
+    for repeat in range(context.sizes.repeat):
+        if repeat and not within_budget(context, prefix, started, repeat):
+            break
+        sample, counts = run_baseline(context, landing, f"{prefix}-baseline-{repeat}")
+        baseline_figure.samples.append(sample)
+        print(f"  {prefix} baseline #{repeat + 1}: {sample.wall_seconds:.1f} s, peak {sample.main_peak_mb:,.0f} MB",
+              flush=True)
+        for mode, api_url in modes.items():
+            warehouse = context.data / "warehouses" / f"{prefix}-{mode}" / "cakupan.duckdb"
+            home = context.prefect_home / "embedded" if api_url is None else None
+            sample = backfill(context, landing, start, end, warehouse, api_url,
+                              f"{prefix}-backfill-{mode}-{repeat}", home)
+            backfill_figures[mode].samples.append(sample)
+            if sample.stopped_over_memory_cap:
+                continue
+            equal = agreement(f"{prefix} {mode} #{repeat + 1} (scale {scale:g})", counts, warehouse)
+            agreed = equal and agreed is not False
+        if any(figure.stopped_over_memory_cap for figure in backfill_figures.values()):
+            print(f"  {prefix}: no more repeats: a run passed the memory cap, and another would too")
+            break
+    return baseline_figure, backfill_figures, agreed
+
+
+def within_budget(context: Context, prefix: str, started: float, done: int) -> bool:
+    """Whether one more repeat, as long as the average one so far, fits the measurement's budget."""
+    elapsed = time.monotonic() - started
+    budget = context.sizes.budget_seconds[prefix]
+    if elapsed + elapsed / done <= budget:
+        return True
+    print(f"  {prefix}: stopping after {done} run(s): another would pass its budget of {budget:.0f} s")
+    return False
+
+
+def city_backfill(context: Context) -> None:
+    landing = landing_for(context.data, context.sizes.city_scale, CITY_START, CITY_END)
+    print(f"\nP1 city backfill: {landing.name}", flush=True)
+    modes = {"server": context.api_url, **({"embedded": None} if context.sizes.embedded else {})}
+    baseline_figure, figures, agreed = compare_backfills(
+        context, landing, CITY_START, CITY_END, context.sizes.city_scale, "P1", modes,
+    )
+    context.results["P1"] = {
+        "landing": landing.name,
+        "baseline": baseline_figure,
+        **figures,
+        "agrees_with_baseline": agreed,
+    }
+
+
+def nightly_against_history(context: Context) -> None:
+    landing = landing_for(context.data, context.sizes.city_scale, CITY_START, CITY_END)
+    print(f"\nP2 nightly cost against history: {landing.name}", flush=True)
+    histories = {"one month": MONTH_END, "six years": CITY_END - timedelta(days=1)}
+    prepared: dict[str, Path] = {}
+    figures: dict[str, Figure] = {}
+    for history, last_loaded in histories.items():
+        slug = history.replace(" ", "-")
+        prepared[history] = context.data / "warehouses" / f"P2-{slug}-prepared" / "cakupan.duckdb"
+        sample = backfill(context, landing, CITY_START, last_loaded, prepared[history], context.api_url,
+                          f"P2-prepare-{slug}")
+        if sample.exit_code != 0:
+            raise RuntimeError(f"could not prepare the {history} warehouse; see {sample.log}")
+        as_of = last_loaded + timedelta(days=1)
+        added = data_rows(landing, as_of) - data_rows(landing, last_loaded)
+        figures[history] = Figure(f"P2 cakupan nightly adding {as_of}, {history} loaded", rows=added)
+    # one month and six years alternate, so that a change in the machine's load hits both
+    started = time.monotonic()
+    for repeat in range(context.sizes.repeat):
+        if repeat and not within_budget(context, "P2", started, repeat):
+            break
+        for history, last_loaded in histories.items():
+            slug = history.replace(" ", "-")
+            warehouse = context.data / "warehouses" / f"P2-{slug}-copy" / "cakupan.duckdb"
+            shutil.rmtree(warehouse.parent, ignore_errors=True)
+            shutil.copytree(prepared[history].parent, warehouse.parent,
+                            ignore=shutil.ignore_patterns("*.lock", "report"))
+            as_of = last_loaded + timedelta(days=1)
+            command = [CAKUPAN, "nightly", "--as-of", as_of.isoformat(),
+                       "--landing", str(landing), "--warehouse", str(warehouse)]
+            sample = measure(command, cakupan_env(context.api_url, context.prefect_home),
+                             context.logs / f"P2-nightly-{slug}-{repeat}.log", context.memory_cap_mb)
+            figures[history].samples.append(sample)
+            print(f"  P2 nightly, {history} #{repeat + 1}: {sample.wall_seconds:.1f} s"
+                  f"{'' if sample.exit_code == 0 else f', EXIT {sample.exit_code}, see {sample.log}'}", flush=True)
+    context.results["P2"] = {"landing": landing.name, **figures}
+
+
+def province_backfill(context: Context) -> None:
+    landing = landing_for(context.data, context.sizes.province_scale, PROVINCE_START, PROVINCE_END)
+    print(f"\nP3 province backfill: {landing.name}", flush=True)
+    baseline_figure, figures, agreed = compare_backfills(
+        context, landing, PROVINCE_START, PROVINCE_END, context.sizes.province_scale, "P3",
+        {"server": context.api_url},
+    )
+    context.results["P3"] = {
+        "landing": landing.name,
+        "baseline": baseline_figure,
+        "server": figures["server"],
+        "agrees_with_baseline": agreed,
+    }
+
+
+MEASUREMENTS = {"p1": city_backfill, "p2": nightly_against_history, "p3": province_backfill}
+
+
+# ---------------------------------------------------------------- the report
+
+
+def machine() -> dict:
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(int(meminfo["MemTotal"].split()[0]) / 1024 / 1024, 1),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def ratio_row(figure: Figure, against: Figure, target: float, extra: str = "") -> tuple:
+    if figure.stopped_over_memory_cap:
+        return figure, "none: stopped at the memory cap", False
+    ratio = figure.median / against.median
+    return figure, f"{ratio:.2f}x {('<=' if ratio <= target else '>')} {target:g}{extra}", ratio <= target
+
+
+def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
+    """(figure, verdict text, target holds or None) rows, and the verdicts for the JSON."""
+    rows: list[tuple] = []
+    verdicts: list[dict] = []
+
+    def add(figure: Figure, verdict: str = "", holds: bool | None = None, target: str | None = None) -> None:
+        rows.append((figure, verdict, holds))
+        if target:
+            verdicts.append({"target": target, "measured": verdict, "holds": holds})
+
+    if "P1" in context.results:
+        p1 = context.results["P1"]
+        add(p1["baseline"])
+        figure, verdict, holds = ratio_row(p1["server"], p1["baseline"], BACKFILL_RATIO_TARGET)
+        holds = holds and p1["agrees_with_baseline"] is True and not figure.failures
+        add(figure, verdict, holds, "P1 backfill (server) <= 3x baseline")
+        if "embedded" in p1:
+            figure, verdict, _ = ratio_row(p1["embedded"], p1["baseline"], BACKFILL_RATIO_TARGET)
+            add(figure, verdict.split(" ")[0] + " (no target)")
+    if "P2" in context.results:
+        p2 = context.results["P2"]
+        add(p2["one month"])
+        figure, verdict, holds = ratio_row(p2["six years"], p2["one month"], NIGHTLY_HISTORY_RATIO_TARGET,
+                                           " of one month")
+        holds = holds and not figure.failures and not p2["one month"].failures
+        add(figure, verdict, holds, "P2 nightly six years <= 1.5x one month")
+    if "P3" in context.results:
+        p3 = context.results["P3"]
+        add(p3["baseline"])
+        figure, verdict, holds = ratio_row(p3["server"], p3["baseline"], BACKFILL_RATIO_TARGET)
+        holds = holds and p3["agrees_with_baseline"] is True and not figure.failures
+        add(figure, verdict, holds, "P3 backfill (server) <= 3x baseline")
+        memory_holds = figure.peak_mb <= PROVINCE_MEMORY_TARGET_MB
+        measured = f"{figure.peak_mb:,.0f} MB" + (" (stopped there)" if figure.stopped_over_memory_cap else "")
+        verdicts.append({"target": "P3 peak memory <= 4 GB", "measured": measured, "holds": memory_holds})
+    return rows, verdicts
+
+
+def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> None:
+    info = machine()
+    print(f"\nResults ({info['cores']} cores, {info['memory_gb']} GB RAM, load average "
+          f"{' '.join(f'{load:.1f}' for load in info['load_average'])}; duckdb {info['duckdb']}; "
+          f"median of {context.sizes.repeat} run(s), range in brackets)")
+    header = f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'peak MB':>8}  ratio"
+    print(header)
+    print("-" * len(header))
+    for figure, verdict, holds in rows:
+        wall = f"{figure.median:.1f} [{min(figure.walls):.1f}-{max(figure.walls):.1f}]"
+        rate = f"{figure.rows / figure.median:,.0f}" if figure.rows and not figure.stopped_over_memory_cap else "-"
+        flag = {True: "  holds", False: "  MISSED", None: ""}[holds]
+        failed = f"  ({figure.failures} run(s) exited non-zero)" if figure.failures else ""
+        print(f"{figure.name:<58} {wall:>22} {rate:>9} {figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
+    for measurement in ("P1", "P3"):
+        if measurement in context.results:
+            agreed = context.results[measurement]["agrees_with_baseline"]
+            verdict = {True: "equal", False: "DO NOT EQUAL", None: "were not compared (no backfill finished)"}[agreed]
+            print(f"{measurement}: Cakupan's published city counts {verdict} the baseline's")
+    print("\nTargets:")
+    for verdict in verdicts:
+        print(f"  {verdict['target']:<42} {verdict['measured']:<28} {'holds' if verdict['holds'] else 'MISSED'}")
+    print("peak MB: the larger of the command's own max RSS and the sampled RSS sum of its process tree "
+          "(the Prefect server of server mode is not in the tree; embedded mode's temporary server is).")
+
+
+def write_json(context: Context, verdicts: list[dict], quick: bool) -> Path:
+    def encode(value):
+        if isinstance(value, Figure):
+            return value.summary()
+        if isinstance(value, dict):
+            return {key: encode(item) for key, item in value.items()}
+        return value
+
+    path = context.data / ("results-quick.json" if quick else "results.json")
+    path.write_text(json.dumps({
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "sizes": asdict(context.sizes),
+        "results": encode(context.results),
+        "targets": verdicts,
+    }, indent=2))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smaller scales (city {QUICK.city_scale:g}, province {QUICK.province_scale:g}), one run each")
+    parser.add_argument("--repeat", type=int, help="runs per measurement (default 3; 1 with --quick)")
+    parser.add_argument("--data", type=Path, default=BENCHMARKS / ".data",
+                        help="folder for generated landings, warehouses, logs and results (default benchmarks/.data)")
+    parser.add_argument("--only", default="p1,p2,p3", help="comma-separated subset of p1,p2,p3")
+    parser.add_argument("--memory-cap-mb", type=int, default=DEFAULT_MEMORY_CAP_MB,
+                        help="stop a run whose processes pass this much memory (default %(default)s)")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    if args.repeat:
+        sizes = dataclasses.replace(sizes, repeat=args.repeat)
+    chosen = [name.strip().lower() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - MEASUREMENTS.keys()
+    if unknown:
+        parser.error(f"--only: unknown measurement(s) {', '.join(sorted(unknown))}")
+
+    data = args.data.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print(f"machine: {info['cores']} cores, {info['memory_gb']} GB RAM, load average "
+          f"{' '.join(f'{load:.1f}' for load in info['load_average'])}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="cakupan-bench-prefect-") as prefect_home:
+        context = Context(data, sizes, data / "logs", Path(prefect_home), args.memory_cap_mb)
+        with PrefectServer(Path(prefect_home) / "server", data / "logs" / "prefect-server.log") as server:
+            context.api_url = server.api_url
+            for name in chosen:
+                try:
+                    MEASUREMENTS[name](context)
+                except (RuntimeError, OSError, subprocess.CalledProcessError) as problem:
+                    print(f"{name.upper()} could not be measured: {problem}", flush=True)
+                    context.results.pop(name.upper(), None)
+    rows, verdicts = results_table(context)
+    print_table(context, rows, verdicts)
+    print(f"\nwritten to {write_json(context, verdicts, args.quick)}")
+
+
+if __name__ == "__main__":
+    main()
