@@ -1,20 +1,20 @@
 """A warehouse with the shipped reference data, and a hand-built landing loaded into raw.*.
 
-`Landing.deliver` stands where the real ingestion (discover -> read -> validate -> load)
-will stand: it takes rows as they appear in an extract (raw nik and kpj) and leaves raw.*
-and audit.extract_files as the loader does, so it can later be swapped for writing CSV
-files into a landing folder and running the flow.
+`Landing.deliver` takes rows as they appear in an extract (raw nik and kpj), writes them
+as a CSV file into a landing folder and runs the real ingestion (read -> GX validation ->
+HMAC -> load), so every definition is tested on data that passed the pipeline's rules.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from cakupan.flows.tasks.ingest import ingest
 from cakupan.transforms import build
 from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.pii import PiiKey
@@ -89,35 +89,24 @@ def account(kpj_number: str, nik_number: str, segment: str = "PU", **fields) -> 
 @dataclass
 class Landing:
     con: duckdb.DuckDBPyConnection
+    folder: Path
 
     def deliver(self, kind: str, extract_date: str, rows: list[dict] = ()) -> str:
-        """Load one extract file (a delta) the way ingestion does; a re-delivery replaces it."""
+        """Write one extract file (a delta) and ingest it as the pipeline does (read, GX
+        validation, HMAC, load); a re-delivery replaces it. Every row must pass the rules."""
         file_name = f"{kind}_{extract_date.replace('-', '')}.csv"
-        sha256 = f"sha-{file_name}-{len(rows)}"
+        columns = EMPLOYER_COLUMNS if kind == "employers" else ENROLMENT_COLUMNS
         morning = f"{extract_date} 08:00:00"
-        self.con.execute("begin transaction")
-        self.con.execute(f"delete from raw.{kind} where file_name = ?", [file_name])
-        self.con.execute(
-            "update audit.extract_files set status = 'SUPERSEDED' "
-            "where file_name = ? and status = 'LOADED'",
-            [file_name],
-        )
-        for number, row in enumerate(rows, start=1):
-            values = {**row, "updated_at": row["updated_at"] or morning}
-            if kind == "enrolments":
-                values["kpj_hmac"] = hashed(values.pop("kpj"))
-                values["nik_hmac"] = hashed(values.pop("nik"))
-            columns = ["file_name", "sha256", "extract_date", "row_number", *values]
-            self.con.execute(
-                f"insert into raw.{kind} ({', '.join(columns)}) "
-                f"values ({', '.join('?' for _ in columns)})",
-                [file_name, sha256, extract_date, number, *values.values()],
-            )
-        self.con.execute(
-            "insert into audit.extract_files values (?, ?, ?, ?, 'LOADED', null, ?, ?, 0, 0, 'test', ?)",
-            [file_name, kind, extract_date, sha256, len(rows), len(rows), datetime(2026, 1, 1)],
-        )
-        self.con.execute("commit")
+        with (self.folder / file_name).open("w", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                values = {**row, "updated_at": row["updated_at"] or morning}
+                writer.writerow(["" if values[c] is None else values[c] for c in columns])
+        (outcome,) = ingest(self.folder, self.con, [file_name], "test", TEST_KEY).outcomes
+        assert (outcome.status, outcome.rows_loaded) == ("LOADED", len(rows)), self.rows(
+            "select row_number, rules from audit.quarantine where file_name = ?", [file_name]
+        ) or outcome
         return file_name
 
     def build(self) -> None:
@@ -160,5 +149,7 @@ def warehouse(tmp_path: Path):
 
 
 @pytest.fixture
-def landing(warehouse) -> Landing:
-    return Landing(warehouse)
+def landing(warehouse, tmp_path) -> Landing:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    return Landing(warehouse, folder)

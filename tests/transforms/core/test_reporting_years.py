@@ -57,6 +57,6 @@ def test_a_year_beyond_the_workforce_table_carries_the_last_year_forward(landing
 
 def test_a_year_without_workforce_inside_the_table_is_not_reported(landing):
     landing.con.execute("delete from ref.workforce where year = 2022")
-    landing.deliver("enrolments", "2023-06-30", [account(kpj(1), nik(1))])
+    landing.deliver("enrolments", "2023-06-30", [account(kpj(1), nik(1), start_date="2021-01-01")])
     landing.build()
     assert [row["year"] for row in city_years(landing)] == [2020, 2021, 2023]
