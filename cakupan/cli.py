@@ -237,7 +237,7 @@ def generate(
     start: Annotated[str, typer.Option("--start", help="First extract date.")] = "2020-01-01",
     end: Annotated[Optional[str], typer.Option("--end", help="Last extract date (default: yesterday).")] = None,
     scale: Annotated[float, typer.Option("--scale", min=0.001, help="1 = Kota Malang; 30 = about a province.")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     faults: Annotated[float, typer.Option("--faults", min=0.0, max=1.0, help="Share of bad rows to inject.")] = 0.0,
     debug: DebugOption = False,
 ) -> None:

@@ -131,3 +131,14 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(served_env, lan
     text = screen.decode(errors="replace")
     assert "loading files" in text and "24/24" in text and "rows/s" in text
     assert "24 of 24 files done" not in text
+
+
+def test_a_run_waits_for_the_prefect_concurrency_slot_then_stops(served_env, landing, tmp_path):
+    from prefect.concurrency.sync import concurrency
+
+    warehouse = tmp_path / "w.duckdb"
+    with concurrency("cakupan-warehouse", occupy=1, strict=True):
+        result = cakupan("nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse),
+                         env={**served_env, "CAKUPAN_WRITER_WAIT_SECONDS": "2"})
+    assert result.returncode == 1
+    assert_short_error(result, "concurrency limit 'cakupan-warehouse'")

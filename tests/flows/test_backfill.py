@@ -68,3 +68,28 @@ def test_resume_without_a_failed_backfill_is_refused(prefect_api, landing, pii_k
     assert state.is_failed()
     with pytest.raises(NothingToResume, match="no failed backfill from 2025-03-01 to 2025-03-12"):
         state.result()
+
+
+def test_a_retried_backfill_flow_run_skips_what_its_first_attempt_loaded(
+    prefect_api, landing, pii_key, tmp_path, monkeypatch
+):
+    warehouse = str(tmp_path / "w.duckdb")
+    monkeypatch.setattr(pipeline, "plan_chunks", lambda files: ingest.plan_chunks(files, max_files=4))
+    real_chunk, calls = pipeline.ingest_chunk, []
+
+    def failing_third_chunk(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 3:
+            raise OSError("disk went away")
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest_chunk", failing_third_chunk)
+    retried = backfill.with_options(retries=1, retry_delay_seconds=0)
+    state = retried(start=date(2025, 3, 1), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse,
+                    return_state=True)
+    assert state.is_completed(), state.message
+    first_attempt = calls[0] + calls[1]
+    second_attempt = [name for chunk in calls[3:] for name in chunk]
+    assert not set(first_attempt) & set(second_attempt)
+    assert sorted(first_attempt + second_attempt) == sorted(loaded_by_run(warehouse))
+    assert len(loaded_by_run(warehouse)) == 24
