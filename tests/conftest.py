@@ -191,12 +191,22 @@ def prefect_server(tmp_path_factory):
         _wait_healthy(url, proc, 120)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, signal.SIGTERM)
+
+
+def stop_process_group(proc: subprocess.Popen, first_signal: int, grace_seconds: float = 20) -> None:
+    """Ask a process started with start_new_session=True (and its children) to stop; kill if it lingers."""
+    os.killpg(proc.pid, first_signal)
+    try:
+        proc.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture
+def stop_started_process():
+    return stop_process_group
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,22 @@ from cakupan.flows.tasks import ingest
 from cakupan.warehouse.connection import connect
 
 
+@pytest.fixture
+def third_chunk_fails(monkeypatch):
+    """Chunks of 4 files; the third chunk tried dies of I/O (only that once). Yields the chunks tried."""
+    monkeypatch.setattr(pipeline, "plan_chunks", lambda files: ingest.plan_chunks(files, max_files=4))
+    real_chunk, calls = pipeline.ingest_chunk, []
+
+    def failing_third_chunk(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 3:
+            raise OSError("disk went away")
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest_chunk", failing_third_chunk)
+    return calls
+
+
 def loaded_by_run(warehouse):
     with connect(warehouse, read_only=True) as con:
         return dict(
@@ -30,26 +46,16 @@ def test_backfill_reloads_files_in_range_even_when_unchanged(prefect_api, landin
 
 
 def test_resume_redoes_only_the_files_the_failed_backfill_did_not_complete(
-    prefect_api, landing, pii_key, tmp_path, monkeypatch
+    prefect_api, landing, pii_key, tmp_path, third_chunk_fails
 ):
     warehouse = str(tmp_path / "w.duckdb")
-    monkeypatch.setattr(pipeline, "plan_chunks", lambda files: ingest.plan_chunks(files, max_files=4))
-    real_chunk, calls = pipeline.ingest_chunk, []
-
-    def failing_third_chunk(*args, **kwargs):
-        calls.append(args[2])
-        if len(calls) == 3:
-            raise OSError("disk went away")
-        return real_chunk(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "ingest_chunk", failing_third_chunk)
+    calls = third_chunk_fails
     failed = backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse,
                       return_state=True)
     assert failed.is_failed()
     done_before = loaded_by_run(warehouse)
     assert sorted(done_before) == sorted(calls[0] + calls[1])
 
-    monkeypatch.setattr(pipeline, "ingest_chunk", real_chunk)
     resumed = backfill(start=date(2025, 3, 1), end=date(2025, 3, 12), resume=True, landing=str(landing),
                        warehouse=warehouse, return_state=True)
     assert resumed.is_completed(), resumed.message
@@ -71,19 +77,10 @@ def test_resume_without_a_failed_backfill_is_refused(prefect_api, landing, pii_k
 
 
 def test_a_retried_backfill_flow_run_skips_what_its_first_attempt_loaded(
-    prefect_api, landing, pii_key, tmp_path, monkeypatch
+    prefect_api, landing, pii_key, tmp_path, third_chunk_fails
 ):
     warehouse = str(tmp_path / "w.duckdb")
-    monkeypatch.setattr(pipeline, "plan_chunks", lambda files: ingest.plan_chunks(files, max_files=4))
-    real_chunk, calls = pipeline.ingest_chunk, []
-
-    def failing_third_chunk(*args, **kwargs):
-        calls.append(args[2])
-        if len(calls) == 3:
-            raise OSError("disk went away")
-        return real_chunk(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "ingest_chunk", failing_third_chunk)
+    calls = third_chunk_fails
     retried = backfill.with_options(retries=1, retry_delay_seconds=0)
     state = retried(start=date(2025, 3, 1), end=date(2025, 3, 12), landing=str(landing), warehouse=warehouse,
                     return_state=True)

@@ -26,7 +26,7 @@ def _wait_for_deployments(client, names, seconds=90):
     raise AssertionError(f"deployments {names} not registered within {seconds} s")
 
 
-def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, landing, tmp_path):
+def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, landing, tmp_path, stop_started_process):
     warehouse = tmp_path / "served" / "cakupan.duckdb"
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "CAKUPAN_PII_KEY": "served-key",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -54,9 +54,4 @@ def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, l
             assert con.execute("select count(*) from audit.extract_files where status = 'LOADED'").fetchone() == (24,)
             assert con.execute("select min(year), max(year) from mart.coverage_city_year").fetchone() == (2020, 2025)
     finally:
-        os.killpg(serving.pid, signal.SIGINT)
-        try:
-            serving.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(serving.pid, signal.SIGKILL)
-            serving.wait()
+        stop_started_process(serving, signal.SIGINT, grace_seconds=30)
