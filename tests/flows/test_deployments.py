@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 from prefect.client.orchestration import get_client
-from prefect.deployments import run_deployment
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from cakupan.warehouse.connection import connect
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
+PREFECT = str(Path(sys.executable).with_name("prefect"))
 
 
 def _wait_for_deployments(client, names, seconds=90):
@@ -43,10 +44,18 @@ def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, l
             assert deployments["backfill"].schedules == []
             assert client.read_global_concurrency_limit_by_name("cakupan-warehouse").limit == 1
 
-            run = run_deployment(
-                "backfill/backfill", parameters={"start": "2025-03-01", "end": "2025-03-12"}, timeout=300
+            # the line the README gives a data engineer
+            triggered = subprocess.run(
+                [PREFECT, "deployment", "run", "backfill/backfill", "-p", "start=2025-03-01", "-p", "end=2025-03-12",
+                 "--watch", "--watch-timeout", "300"],
+                env=env, capture_output=True, text=True, timeout=330,
+            )
+            assert triggered.returncode == 0, triggered.stdout + triggered.stderr
+            (run,) = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployments["backfill"].id]))
             )
             assert run.state.is_completed(), run.state.message
+            assert (run.parameters["start"], run.parameters["end"]) == ("2025-03-01", "2025-03-12")
         with connect(warehouse, read_only=True) as con:
             assert con.execute("select flow, state from audit.runs where run_id = ?", [str(run.id)]).fetchall() == [
                 ("backfill", "COMPLETED")
