@@ -290,7 +290,7 @@ def test_extract_date_is_the_one_of_the_rows_file():
     assert validate_rows("enrolments", frame) == {1: ["start_date_not_after_extract_date"]}
 
 
-def test_failing_rows_are_named_by_the_frame_index_also_under_a_row_condition():
+def test_failing_rows_are_named_by_the_frame_index_also_for_a_rule_on_some_rows():
     # npp_empty_for_bpu only looks at BPU rows; its row must keep its label
     frame = pd.DataFrame(
         [enrolment_row(kpj="00000000001"), enrolment_row(kpj="00000000002", **BPU),
