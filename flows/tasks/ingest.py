@@ -18,7 +18,7 @@ from prefect.logging import get_run_logger
 
 from cakupan.flows.tasks.discover import LandedFile, parse_name
 from cakupan.flows.tasks.load import LOADED, REJECTED, FileOutcome, load_batches
-from cakupan.flows.tasks.read import SPEC_COLUMNS, read_batch
+from cakupan.flows.tasks.read import SPEC_COLUMNS, batch_slice, read_batch, release
 from cakupan.config import data_docs_dir
 from cakupan.flows.tasks.data_docs import refresh_index, write_validation_page
 from cakupan.flows.tasks.validate import RowValidation, validate_rows_with_results
@@ -91,17 +91,32 @@ def ingest(
         by_kind[kind].append(landing / name)
 
     validated, validations = [], []
-    for kind, paths in by_kind.items():
-        if not paths:
-            continue
-        batch = read_batch(con, kind, paths, extract_dates)
-        failures = {}
-        if len(batch.frame):
-            validation = validate(kind, batch.frame.drop(columns="_row"))
-            failures = validation.failures
-            validations.append((f"{paths[0].name.split('.')[0]}-to-{paths[-1].name.split('.')[0]}", validation.results))
-        validated.append((batch, failures))
-    return ChunkResult(load_batches(con, validated, run_id, key), validations)
+    try:
+        for kind, paths in by_kind.items():
+            if not paths:
+                continue
+            batch = read_batch(con, kind, paths, extract_dates)
+            failures: dict[int, list[str]] = {}
+            validated.append((batch, failures))
+            page = f"{paths[0].name.split('.')[0]}-to-{paths[-1].name.split('.')[0]}"
+            if batch.frame is None:
+                # A large batch is validated slice by slice (each slice holds all rows of
+                # its keys, so conflicting_duplicate sees every copy), one page per slice.
+                for number in range(batch.slices):
+                    frame = batch_slice(con, batch, number)
+                    if len(frame):
+                        validation = validate(kind, frame)
+                        failures.update(validation.failures)
+                        validations.append((f"{page}-part-{number + 1}", validation.results))
+            elif len(batch.frame):
+                validation = validate(kind, batch.frame.drop(columns="_row"))
+                failures.update(validation.failures)
+                validations.append((page, validation.results))
+        return ChunkResult(load_batches(con, validated, run_id, key), validations)
+    finally:
+        for batch, _ in validated:
+            if batch.table:
+                release(con, batch)
 
 
 @task(name="ingest-chunk", cache_policy=NO_CACHE, **RETRY_ON_IO)  # writes the warehouse: never cached

@@ -8,6 +8,8 @@ the new version.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -15,7 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from cakupan.flows.tasks.read import SPEC_COLUMNS, Batch, masked_record
+from cakupan.flows.tasks.read import SPEC_COLUMNS, BadRow, Batch, masked_record
 from cakupan.warehouse.pii import PiiKey, check_key, hmac_sql
 
 LOADED = "LOADED"
@@ -70,15 +72,21 @@ def load_batches(
     outcomes: list[FileOutcome] = []
     quarantine: list[_QuarantinedRow] = []
     accepted: dict[str, list[pd.DataFrame]] = {kind: [] for kind in SPEC_COLUMNS}
+    large: list[tuple[Batch, list[int], list[str]]] = []
     for batch, failures in validated:
-        batch_outcomes, batch_quarantine, rows = _settle(batch, failures)
+        batch_outcomes, batch_quarantine, loaded_files = _settle(con, batch, failures)
         outcomes.extend(batch_outcomes)
         quarantine.extend(batch_quarantine)
-        accepted[batch.kind].append(rows)
+        if batch.frame is None:
+            large.append((batch, list(failures), loaded_files))
+        else:
+            passing = batch.frame.drop(index=list(failures))
+            accepted[batch.kind].append(passing[passing["_file"].isin(loaded_files)])
 
     loads_enrolments = any(o.status == LOADED and o.kind == "enrolments" for o in outcomes)
     if loads_enrolments and key is None:
         raise ValueError("loading enrolments needs the pseudonymisation key")
+    shas = {o.name: o.sha256 for o in outcomes if o.status == LOADED}
     con.begin()
     try:
         if loads_enrolments:
@@ -87,7 +95,14 @@ def load_batches(
         _insert_quarantine(con, quarantine)
         for kind, frames in accepted.items():
             if frames:
-                _insert_raw(con, kind, pd.concat(frames, ignore_index=True), outcomes, key)
+                rows = pd.concat(frames, ignore_index=True)
+                incoming = pa.Table.from_pandas(
+                    rows.assign(_sha256=rows["_file"].map(shas)), preserve_index=False
+                )
+                with _registered(con, "incoming_rows", incoming):
+                    _insert_raw(con, kind, "incoming_rows", key)
+        for batch, failing, loaded_files in large:
+            _insert_large(con, batch, failing, loaded_files, shas, key)
         con.commit()
     except BaseException:
         con.rollback()
@@ -159,29 +174,17 @@ def record_outcomes(
 
 
 def _settle(
-    batch: Batch, failures: dict[int, list[str]]
-) -> tuple[list[FileOutcome], list[_QuarantinedRow], pd.DataFrame]:
-    """Outcome per file, its quarantined rows, and the rows to load."""
-    frame = batch.frame
-    failing = frame.loc[sorted(failures)]
-    records = failing[list(SPEC_COLUMNS[batch.kind])].astype(object)
-    records = records.where(records.notna(), None).to_dict("records")
-    quarantined_by_file: dict[str, list[_QuarantinedRow]] = {}
+    con: duckdb.DuckDBPyConnection, batch: Batch, failures: dict[int, list[str]]
+) -> tuple[list[FileOutcome], list[_QuarantinedRow], list[str]]:
+    """Outcome per file, the quarantined rows of loading files, and the files that load."""
+    failing = _rows(con, batch, sorted(failures), ["_file", "_row"])
+    failing_by_file = failing.groupby("_file", sort=False).indices
+    rows_by_file = _rows_per_file(con, batch)
+    bad_by_file: dict[str, list[BadRow]] = {}
     for bad in batch.bad_rows:
-        quarantined_by_file.setdefault(bad.file_name, []).append(
-            _QuarantinedRow(bad.file_name, bad.row_number, bad.rules, bad.record)
-        )
-    for index, file_name, row_number, record in zip(
-        failing.index, failing["_file"], failing["_row"], records
-    ):
-        quarantined_by_file.setdefault(file_name, []).append(
-            _QuarantinedRow(file_name, int(row_number), failures[index], masked_record(record))
-        )
+        bad_by_file.setdefault(bad.file_name, []).append(bad)
 
-    passing = frame.drop(index=failing.index)
-    loaded_counts = passing.groupby("_file", sort=False).size()
     outcomes: list[FileOutcome] = []
-    quarantine: list[_QuarantinedRow] = []
     loaded_files: list[str] = []
     for name, read in batch.files.items():
         identity = dict(
@@ -191,32 +194,111 @@ def _settle(
         if read.rejected_reason:
             outcomes.append(FileOutcome(status=REJECTED, reason=read.rejected_reason, **identity))
             continue
-        rows = quarantined_by_file.get(name, [])
+        bad = bad_by_file.get(name, [])
+        keys = failing.index[failing_by_file.get(name, [])]
+        rules = [row.rules for row in bad] + [failures[key] for key in keys]
         counts = dict(
-            rows_read=read.rows_read, rows_loaded=int(loaded_counts.get(name, 0)),
-            rows_quarantined=len(rows), rows_duplicate=read.rows_duplicate,
+            rows_read=read.rows_read, rows_loaded=rows_by_file.get(name, 0) - len(keys),
+            rows_quarantined=len(rules), rows_duplicate=read.rows_duplicate,
         )
-        if breaker_trips(len(rows), read.rows_read):
+        if breaker_trips(len(rules), read.rows_read):
             outcomes.append(
                 FileOutcome(
-                    status=REJECTED, reason=_breaker_reason(rows, read.rows_read),
+                    status=REJECTED, reason=_breaker_reason(rules, read.rows_read),
                     **identity, **(counts | {"rows_loaded": 0}),
                 )
             )
             continue
-        if counts["rows_read"] != counts["rows_loaded"] + len(rows) + read.rows_duplicate:
+        if counts["rows_read"] != counts["rows_loaded"] + len(rules) + read.rows_duplicate:
             raise RuntimeError(f"{name}: row counts do not reconcile {counts}")
         outcomes.append(FileOutcome(status=LOADED, **identity, **counts))
-        quarantine.extend(rows)
         loaded_files.append(name)
-    return outcomes, quarantine, passing[passing["_file"].isin(loaded_files)]
+
+    # Records only for files that load: a broken file may have every row failing.
+    loading = failing[failing["_file"].isin(loaded_files)]
+    records = _rows(con, batch, list(loading.index), list(SPEC_COLUMNS[batch.kind])).astype(object)
+    records = records.where(records.notna(), None).to_dict("records")
+    failed_by_file: dict[str, list[_QuarantinedRow]] = {}
+    for key, file_name, row_number, record in zip(
+        loading.index, loading["_file"], loading["_row"], records
+    ):
+        failed_by_file.setdefault(file_name, []).append(
+            _QuarantinedRow(file_name, int(row_number), failures[key], masked_record(record))
+        )
+    quarantine: list[_QuarantinedRow] = []
+    for name in loaded_files:
+        quarantine.extend(
+            _QuarantinedRow(bad.file_name, bad.row_number, bad.rules, bad.record)
+            for bad in bad_by_file.get(name, [])
+        )
+        quarantine.extend(failed_by_file.get(name, []))
+    return outcomes, quarantine, loaded_files
 
 
-def _breaker_reason(rows: list[_QuarantinedRow], data_rows: int) -> str:
-    rules = Counter(rule for row in rows for rule in row.rules)
+def _rows(
+    con: duckdb.DuckDBPyConnection, batch: Batch, keys: list[int], columns: list[str]
+) -> pd.DataFrame:
+    """`columns` of the batch rows `keys` (frame index or `_id`), indexed by key, in key order."""
+    if batch.frame is not None:
+        return batch.frame.loc[keys, columns]
+    wanted = pa.table({"_id": pa.array(keys, pa.int64())})
+    selected = ", ".join(f'"{column}"' for column in columns)
+    with _registered(con, "_cakupan_wanted", wanted):
+        return (
+            con.sql(
+                f"""
+                select _id, {selected} from {batch.table}
+                where _id in (select _id from _cakupan_wanted) order by _id
+                """
+            )
+            .to_arrow_table().to_pandas().set_index("_id")
+        )
+
+
+def _rows_per_file(con: duckdb.DuckDBPyConnection, batch: Batch) -> dict[str, int]:
+    if batch.frame is not None:
+        return {name: int(rows) for name, rows in batch.frame.groupby("_file", sort=False).size().items()}
+    return dict(con.execute(f"select _file, count(*) from {batch.table} group by _file").fetchall())
+
+
+def _insert_large(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    failing: list[int],
+    loaded_files: list[str],
+    shas: dict[str, str],
+    key: PiiKey | None,
+) -> None:
+    """Insert a large batch's passing rows of loading files straight from DuckDB."""
+    if not loaded_files:
+        return
+    excluded = pa.table({"_id": pa.array(failing, pa.int64())})
+    loading = pa.table({"_file": loaded_files, "_sha256": [shas[name] for name in loaded_files]})
+    with _registered(con, "_cakupan_failing", excluded), _registered(con, "_cakupan_loading", loading):
+        _insert_raw(
+            con, batch.kind,
+            f"""(
+                select r.*, l._sha256 from {batch.table} r join _cakupan_loading l using (_file)
+                where r._id not in (select _id from _cakupan_failing)
+            )""",
+            key,
+        )
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def _breaker_reason(rules_by_row: list[list[str]], data_rows: int) -> str:
+    rules = Counter(rule for rules in rules_by_row for rule in rules)
     listed = ", ".join(f"{rule} ({count})" for rule, count in rules.most_common(5))
     return (
-        f"circuit breaker: {len(rows)} of {data_rows} data rows quarantined "
+        f"circuit breaker: {len(rules_by_row)} of {data_rows} data rows quarantined "
         f"(more than {BREAKER_MIN_ROWS} and more than {BREAKER_SHARE:.0%}); rules: {listed}"
     )
 
@@ -248,39 +330,30 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[_QuarantinedRo
 
 
 def _insert_raw(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    rows: pd.DataFrame,
-    outcomes: list[FileOutcome],
-    key: PiiKey | None,
+    con: duckdb.DuckDBPyConnection, kind: str, source: str, key: PiiKey | None
 ) -> None:
-    """Typed insert; enrolments get nik and kpj replaced by their HMAC inside DuckDB."""
-    shas = {o.name: o.sha256 for o in outcomes if o.status == LOADED}
-    incoming = pa.Table.from_pandas(rows.assign(_sha256=rows["_file"].map(shas)), preserve_index=False)
-    con.register("incoming_rows", incoming)
-    try:
-        if kind == "employers":
-            con.execute(
-                """
-                insert into raw.employers
-                select _file, _sha256, cast(_extract_date as date), _row, npp, name, kbli,
-                       district, size_class, cast(reported_workers as bigint),
-                       cast(registered_on as date), status, cast(updated_at as timestamp)
-                from incoming_rows
-                """
-            )
-        else:
-            con.execute(
-                f"""
-                insert into raw.enrolments
-                select _file, _sha256, cast(_extract_date as date), _row,
-                       {hmac_sql("kpj")}, {hmac_sql("nik")}, npp, segment, kbli, district,
-                       programs, cast(wage as bigint), contribution_source,
-                       cast(start_date as date), cast(end_date as date), status,
-                       cast(updated_at as timestamp)
-                from incoming_rows
-                """,
-                key.sql_parameters(),
-            )
-    finally:
-        con.unregister("incoming_rows")
+    """Typed insert from `source` (the rows plus `_sha256`); enrolments get nik and kpj
+    replaced by their HMAC inside DuckDB."""
+    if kind == "employers":
+        con.execute(
+            f"""
+            insert into raw.employers
+            select _file, _sha256, cast(_extract_date as date), _row, npp, name, kbli,
+                   district, size_class, cast(reported_workers as bigint),
+                   cast(registered_on as date), status, cast(updated_at as timestamp)
+            from {source}
+            """
+        )
+    else:
+        con.execute(
+            f"""
+            insert into raw.enrolments
+            select _file, _sha256, cast(_extract_date as date), _row,
+                   {hmac_sql("kpj")}, {hmac_sql("nik")}, npp, segment, kbli, district,
+                   programs, cast(wage as bigint), contribution_source,
+                   cast(start_date as date), cast(end_date as date), status,
+                   cast(updated_at as timestamp)
+            from {source}
+            """,
+            key.sql_parameters(),
+        )
