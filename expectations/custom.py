@@ -22,6 +22,18 @@ ISO_DAY_LENGTH = len("YYYY-MM-DD")
 ISO_DAY_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
+# The domain a column-pair metric is computed over (as in GX's own pair metrics).
+PAIR_DOMAIN_KEYS = (
+    "batch_id",
+    "table",
+    "column_A",
+    "column_B",
+    "row_condition",
+    "condition_parser",
+    "ignore_row_if",
+)
+
+
 class ColumnPairValuesANotAfterDayB(ColumnPairMapMetricProvider):
     """True where the day of A (ISO date or timestamp text) is on or before day B (ISO date).
 
@@ -31,15 +43,7 @@ class ColumnPairValuesANotAfterDayB(ColumnPairMapMetricProvider):
     """
 
     condition_metric_name = "column_pair_values.a_not_after_day_b"
-    condition_domain_keys = (
-        "batch_id",
-        "table",
-        "column_A",
-        "column_B",
-        "row_condition",
-        "condition_parser",
-        "ignore_row_if",
-    )
+    condition_domain_keys = PAIR_DOMAIN_KEYS
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_A, column_B, **kwargs):
@@ -84,15 +88,7 @@ class ColumnPairValuesBMeetRuleWhenAInSet(ColumnPairMapMetricProvider):
 
     condition_metric_name = "column_pair_values.b_meet_rule_when_a_in_set"
     condition_value_keys = ("a_value_set", "b_must", "value_set", "regex", "b_checked_when_in")
-    condition_domain_keys = (
-        "batch_id",
-        "table",
-        "column_A",
-        "column_B",
-        "row_condition",
-        "condition_parser",
-        "ignore_row_if",
-    )
+    condition_domain_keys = PAIR_DOMAIN_KEYS
 
     @column_pair_condition_partial(engine=PandasExecutionEngine)
     def _pandas(
