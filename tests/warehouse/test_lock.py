@@ -1,3 +1,4 @@
+import os
 import select
 import subprocess
 import sys
@@ -5,11 +6,11 @@ import sys
 import pytest
 
 from cakupan.warehouse.connection import WarehouseBusy
-from cakupan.warehouse.lock import writer_lock
+from cakupan.warehouse.lock import lock_path, writer_lock
 
 HOLD = """
 import sys, time
-from cakupan.warehouse.lock import writer_lock
+from cakupan.warehouse.lock import lock_path, writer_lock
 with writer_lock(sys.argv[1], wait_seconds=0):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -50,5 +51,5 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path):
     holder = _hold_in_other_process(warehouse, 30)
     holder.kill()
     holder.wait()
-    with writer_lock(warehouse, wait_seconds=0):
-        pass
+    with writer_lock(warehouse, wait_seconds=0):  # would raise WarehouseBusy if still held
+        assert lock_path(warehouse).read_text() == f"pid {os.getpid()}"
