@@ -285,7 +285,7 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
-    if not os.environ.get("PREFECT_API_URL"):
+    if not config.prefect_api_url():
         errors.print(
             "[red]error:[/red] cakupan serve needs a Prefect server: start one (`prefect server start`) "
             "and set PREFECT_API_URL (see README)", highlight=False,

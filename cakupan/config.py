@@ -14,6 +14,7 @@ or a worker process that sets one before the call is heard.
 | `CAKUPAN_DUCKDB_MEMORY_LIMIT` | `2GB` | DuckDB's share of memory per connection; beyond it DuckDB spills to disk |
 | `CAKUPAN_REFERENCE_DIR` | none | a folder whose reference CSV files replace the shipped ones of the same name |
 | `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
+| `PREFECT_API_URL` | none | Prefect's own: the server `cakupan serve` registers with; without it a run starts a temporary server in its process |
 """
 
 from __future__ import annotations
@@ -97,6 +98,11 @@ def reference_dir() -> Path | None:
 
 def targets_reading() -> str:
     return os.environ.get(TARGETS_ENV, "relative")
+
+
+def prefect_api_url() -> str | None:
+    """Read here only for the command's early check; Prefect reads its settings itself."""
+    return os.environ.get("PREFECT_API_URL") or None
 
 
 def report_dir(warehouse: str | Path) -> Path:

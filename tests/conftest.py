@@ -4,6 +4,7 @@ need one and stopped after; a small generated landing for the flows and the comm
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -18,9 +19,15 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from cakupan.ingest.extracts import SPEC_COLUMNS
+from cakupan.ingest.audit import FileOutcome
+from cakupan.ingest.discover import LandedFile, file_sha256, plan
+from cakupan.ingest.extracts import SPEC_COLUMNS, parse_name
+from cakupan.ingest.load import load_chunk
+from cakupan.ingest.pseudonymise import prepare_slice
+from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 
 TEST_SECRET = "cakupan ingest test key"
@@ -117,6 +124,33 @@ def pii_key(monkeypatch) -> PiiKey:
     """The key, also set in the environment as a run (and its workers) get it."""
     monkeypatch.setenv(KEY_VARIABLE, TEST_SECRET)
     return PiiKey(TEST_SECRET.encode("utf-8"))
+
+
+@pytest.fixture
+def ingest(tmp_path):
+    """Runs the ingest library end to end in the test process, as the flows do on their
+    workers and writer: plan, prepare every slice, load chunk by chunk.
+
+    ingest(landing, warehouse (a path or an open connection), names, key, run_id="run-1",
+    pages=None, **plan options) -> {file name: outcome}
+    """
+    scratch = tmp_path / "scratch"
+
+    def run(landing: Path, warehouse, names: list[str], key: PiiKey | None, run_id: str = "run-1",
+            pages: Path | None = None, **plan_options) -> dict[str, FileOutcome]:
+        files = [
+            LandedFile(name, *parse_name(name), file_sha256(landing / name), (landing / name).stat().st_size)
+            for name in names
+        ]
+        opened = contextlib.nullcontext(warehouse) if isinstance(warehouse, duckdb.DuckDBPyConnection) else connect(warehouse)
+        outcomes: dict[str, FileOutcome] = {}
+        with opened as con:
+            for chunk in plan(files, **plan_options):
+                results = [prepare_slice(landing, work, scratch / run_id, key, pages) for work in chunk.slices]
+                outcomes |= {o.name: o for o in load_chunk(con, results, run_id)}
+        return outcomes
+
+    return run
 
 
 # --- Prefect server and a generated landing, for the flows and the command ---
