@@ -155,30 +155,20 @@ def _guarded(body, debug: bool) -> None:
 
 
 def _print_city_table(warehouse: Path) -> None:
+    from cakupan.report.data import CITY, read_published
+    from cakupan.report.tables import city_table
     from cakupan.warehouse.connection import connect
 
     with connect(warehouse, read_only=True) as con:
-        rows = con.execute(
-            """
-            select year, ref_date, workforce, workforce_carried_forward, covered, covered_formal,
-                   covered_informal, covered_vulnerable, coverage_rate, target_rate, gap_workers, on_track
-            from mart.coverage_city_year order by year
-            """
-        ).fetchall()
-    table = Table(title="Kota Malang: coverage by year (mart.coverage_city_year)")
-    for heading in ("year", "ref date", "workforce", "covered", "formal", "informal", "vulnerable",
-                    "coverage", "target", "gap (workers)", "on track"):
-        table.add_column(heading, justify="right")
-    for (year, ref_date, workforce, carried, covered, formal, informal, vulnerable, rate, target, gap, on_track) in rows:
-        table.add_row(
-            str(year), str(ref_date), f"{workforce:,}" + ("*" if carried else ""), f"{covered:,}",
-            f"{formal:,}", f"{informal:,}", f"{vulnerable:,}",
-            f"{rate:.1%}" if rate is not None else "-", f"{target:.1%}" if target is not None else "-",
-            f"{gap:,}" if gap is not None else "-", {True: "yes", False: "no"}.get(on_track, "-"),
-        )
+        city = city_table(read_published(con, (CITY,))[CITY].frame)
+    table = Table(title=f"{city.caption} (mart.coverage_city_year)")
+    for heading, kind in zip(city.headers, city.header_kinds):
+        table.add_column(heading, justify="left" if kind == "text" else "right")
+    for row in city.rows:
+        table.add_row(*(cell.text for cell in row))
     console.print(table)
-    if any(r[3] for r in rows):
-        console.print("* workforce carried forward from the last published year")
+    if city.note:
+        console.print(city.note)
 
 
 @app.command()
@@ -267,7 +257,7 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.report import write_report
+        from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
         out_dir = out or config.report_dir(warehouse)
