@@ -364,7 +364,7 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Cha
             drawing = _Drawing(COMPLIANCE, variant, 0.24 * span + 1.6)
             axes = drawing.fig.subplots(1, 2)
         for ax, (table, column, colour, title), labels, positions in zip(axes, panels, labelled, slot_lines):
-            ax.set_title(title, fontsize=variant.font)
+            ax.set_title("\n".join(textwrap.wrap(title, 28)), fontsize=variant.font)
             _tidy(ax, grid="x", variant=variant)
             if table.empty:
                 ax.text(0.5, 0.5, "Tidak ada (none)", ha="center", va="center", transform=ax.transAxes,
