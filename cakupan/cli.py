@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's own help layout: a flag reads as a flag (--debug), not as "--debug <bool>"
+    rich_markup_mode=None,
 )
 # A pipe or a log file gets the whole table rather than 80 columns of ellipses.
 console = Console(width=None if sys.stdout.isatty() else 132)
@@ -40,12 +42,36 @@ def _parse_date(value: Optional[str], option: str) -> Optional[date]:
 
 
 LandingOption = Annotated[
-    Path, typer.Option("--landing", envvar=config.LANDING_ENV, help="Landing folder of the extracts.")
+    Path, typer.Option("--landing", envvar=config.LANDING_ENV, metavar="DIR", help="Landing folder of the extracts.")
 ]
 WarehouseOption = Annotated[
-    Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, help="The DuckDB warehouse file.")
+    Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, metavar="FILE", help="The DuckDB warehouse file.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and library logs.")]
+
+KEY_HELP = (
+    "Environment: CAKUPAN_PII_KEY (required), the secret key that hashes NIK and KPJ before they "
+    "are stored; the same key for every run of a warehouse. CAKUPAN_WRITER_WAIT_SECONDS (default "
+    "600): how long to wait while another run writes the warehouse. With PREFECT_API_URL set, the "
+    "run is recorded on that Prefect server; without it Prefect runs embedded."
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"cakupan {version('cakupan')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Coverage of employment social security (BPJS Ketenagakerjaan) in Kota Malang."""
 
 
 class Stop(Exception):
@@ -171,9 +197,9 @@ def _print_city_table(warehouse: Path) -> None:
         console.print(city.note)
 
 
-@app.command()
+@app.command(epilog=KEY_HELP)
 def nightly(
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Load files dated up to this day (default: today, Asia/Jakarta).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Load files dated up to this day, YYYY-MM-DD (default: today, Asia/Jakarta).")] = None,
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     debug: DebugOption = False,
@@ -191,10 +217,10 @@ def nightly(
     _guarded(body, debug)
 
 
-@app.command()
+@app.command(epilog=KEY_HELP)
 def backfill(
-    start: Annotated[str, typer.Option("--start", help="First extract date (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--end", help="Last extract date (YYYY-MM-DD).")],
+    start: Annotated[str, typer.Option("--start", metavar="DATE", help="First extract date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--end", metavar="DATE", help="Last extract date (YYYY-MM-DD).")],
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last failed backfill over this range.")] = False,
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
@@ -223,12 +249,12 @@ def backfill(
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the extracts into.")],
-    start: Annotated[str, typer.Option("--start", help="First extract date.")] = "2020-01-01",
-    end: Annotated[Optional[str], typer.Option("--end", help="Last extract date (default: yesterday).")] = None,
-    scale: Annotated[float, typer.Option("--scale", min=0.001, help="1 = Kota Malang; 30 = about a province.")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-    faults: Annotated[float, typer.Option("--faults", min=0.0, max=1.0, help="Share of bad rows to inject.")] = 0.0,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write the extracts into.")],
+    start: Annotated[str, typer.Option("--start", metavar="DATE", help="First extract date, YYYY-MM-DD.")] = "2020-01-01",
+    end: Annotated[Optional[str], typer.Option("--end", metavar="DATE", help="Last extract date, YYYY-MM-DD (default: yesterday).")] = None,
+    scale: Annotated[float, typer.Option("--scale", metavar="N", min=0.001, help="Size of the city: 1 = Kota Malang; 30 = about a province.")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", min=0, help="Seed of the random generator: the same seed, the same files.")] = 0,
+    faults: Annotated[float, typer.Option("--faults", metavar="RATE", min=0.0, max=1.0, help="Share of bad rows to inject, 0 to 1 (0.01: about 1% bad rows and some bad files).")] = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Write synthetic extracts shaped like the real ones."""
@@ -248,7 +274,7 @@ def generate(
 
 @app.command()
 def report(
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the report (default: beside the warehouse).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Folder for the report (default: beside the warehouse).")] = None,
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     debug: DebugOption = False,
 ) -> None:
@@ -268,7 +294,11 @@ def report(
     _guarded(body, debug)
 
 
-@app.command()
+@app.command(epilog=(
+    "Environment: PREFECT_API_URL (required), the API of a running Prefect server, e.g. "
+    "http://127.0.0.1:4200/api; CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
+    "UI at the same API with PREFECT_UI_API_URL when the server runs on another host or port (see README)."
+))
 def serve(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
@@ -290,11 +320,14 @@ def serve(
     _guarded(body, debug)
 
 
-@app.command()
+@app.command(epilog=(
+    "Environment: none required. CAKUPAN_PII_KEY is not read: the demo hashes NIK and KPJ with a fixed "
+    "demo key and says so (never use it for real data). Without PREFECT_API_URL, Prefect runs embedded."
+))
 def demo(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
-    scale: Annotated[float, typer.Option("--scale", min=0.001, help="Size of the generated city.")] = 1.0,
+    scale: Annotated[float, typer.Option("--scale", metavar="N", min=0.001, help="Size of the generated city: 1 = Kota Malang.")] = 1.0,
     debug: DebugOption = False,
 ) -> None:
     """Generate a Kota Malang landing (2020-01-01 to yesterday), backfill it, report, print the city table."""
