@@ -30,6 +30,8 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# The live line of a command on a terminal (cakupan.terminal), None off a terminal.
+_display = None
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[date]:
@@ -112,40 +114,22 @@ def _prepare(debug: bool) -> None:
         import warnings
 
         warnings.filterwarnings("ignore")
-        from prefect.logging.configuration import setup_logging
+    from prefect.logging.configuration import setup_logging
+    from prefect.logging.handlers import PrefectConsoleHandler
 
-        setup_logging()
-        prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
-        for logger in [logging.getLogger(name) for name in prefect_loggers] + [logging.getLogger()]:
-            for handler in logger.handlers:
-                if isinstance(handler, logging.StreamHandler):
-                    handler.addFilter(_DropTracebacks())
-    if sys.stderr.isatty():
-        _show_progress_bar()
+    setup_logging()
+    prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
+    for logger in [logging.getLogger(name) for name in prefect_loggers] + [logging.getLogger()]:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not debug:
+                handler.addFilter(_DropTracebacks())
+            if isinstance(handler, PrefectConsoleHandler) and _display is not None:
+                handler.console = errors  # log lines print above the live line, not through it
+                handler.addFilter(_display.step_from_log)
+    if _display is not None:
+        from cakupan.flows import progress
 
-
-def _show_progress_bar() -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from cakupan.flows import progress
-
-    bar = Progress(
-        TextColumn("loading files"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), console=errors, transient=True,
-    )
-    state: dict = {}
-
-    def update(files_done: int, files_total: int, rows: int, elapsed: float) -> None:
-        if "task" not in state:
-            bar.start()
-            state["task"] = bar.add_task("load", total=files_total, rate="")
-        rate = f"{rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
-        bar.update(state["task"], completed=files_done, rate=rate)
-        if files_done >= files_total:
-            bar.stop()
-            state.clear()
-
-    progress.listen(update)
+        progress.listen(_display.files)
 
 
 def _run(flow_call, debug: bool) -> None:
@@ -156,6 +140,7 @@ def _run(flow_call, debug: bool) -> None:
         from cakupan.flows.deployments import ensure_writer_limit
 
         ensure_writer_limit()
+    _step("starting the run" if prefect_server_configured() else "starting the run (embedded Prefect server)")
     state = flow_call()
     if state.is_completed():
         return
@@ -163,7 +148,24 @@ def _run(flow_call, debug: bool) -> None:
     raise Stop(message.replace("Flow run encountered an exception: ", ""), EXIT_FAILED)
 
 
+def _step(text: str) -> None:
+    if _display is not None:
+        _display.step(text)
+
+
 def _guarded(body, debug: bool) -> None:
+    global _display
+    from contextlib import nullcontext
+
+    if sys.stderr.isatty():
+        from cakupan.terminal import TerminalProgress
+
+        _display = TerminalProgress(errors)
+    with _display or nullcontext():
+        _run_guarded(body, debug)
+
+
+def _run_guarded(body, debug: bool) -> None:
     _prepare(debug)
     try:
         body()
@@ -266,7 +268,9 @@ def generate(
     def body() -> None:
         from cakupan.generator import generate as write_extracts
 
-        summary = write_extracts(out, first, last, scale=scale, seed=seed, faults=faults)
+        _step(f"generating extracts {first} to {last}: simulating the city's history")
+        summary = write_extracts(out, first, last, scale=scale, seed=seed, faults=faults,
+                                 progress=_display.days if _display else None)
         console.print(f"wrote {summary.files_written:,} files to {out}")
 
     _guarded(body, debug)
@@ -339,7 +343,9 @@ def demo(
         console.print("[yellow]demo:[/yellow] using the fixed demo key for NIK/KPJ hashing (never for real data)")
         first, last = date(2020, 1, 1), config.today_jakarta() - timedelta(days=1)
         console.print(f"generating daily extracts {first} to {last} into {landing} ...")
-        summary = write_extracts(landing, first, last, scale=scale, seed=0)
+        _step(f"generating extracts {first} to {last}: simulating the city's history")
+        summary = write_extracts(landing, first, last, scale=scale, seed=0,
+                                 progress=_display.days if _display else None)
         console.print(f"wrote {summary.files_written:,} files; backfilling into {warehouse} ...")
         from cakupan.flows.backfill import backfill as backfill_flow
 
