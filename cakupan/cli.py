@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     # click's own help layout: a flag reads as a flag (--debug), not as "--debug <bool>"
     rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 # A pipe or a log file gets the whole table rather than 80 columns of ellipses.
 console = Console(width=None if sys.stdout.isatty() else 132)
