@@ -14,7 +14,7 @@ from cakupan.report.summary import report_markdown
 from cakupan.report.tables import city_table
 from cakupan.report.writer import write_report
 from cakupan.warehouse.connection import connect
-from cakupan.flows.tasks.retries import RETRY_ON_IO
+from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="write-report", cache_policy=NO_CACHE, **RETRY_ON_IO)
