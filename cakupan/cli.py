@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
@@ -156,8 +157,6 @@ def _step(text: str) -> None:
 
 def _guarded(body, debug: bool) -> None:
     global _display
-    from contextlib import nullcontext
-
     if sys.stderr.isatty():
         from cakupan.terminal import TerminalProgress
 
