@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
@@ -156,8 +157,6 @@ def _step(text: str) -> None:
 
 def _guarded(body, debug: bool) -> None:
     global _display
-    from contextlib import nullcontext
-
     if sys.stderr.isatty():
         from cakupan.terminal import TerminalProgress
 
@@ -191,8 +190,10 @@ def _print_city_table(warehouse: Path) -> None:
     with connect(warehouse, read_only=True) as con:
         city = city_table(read_published(con, (CITY,))[CITY].frame)
     table = Table(title=f"{city.caption} (mart.coverage_city_year)")
-    for heading, kind in zip(city.headers, city.header_kinds):
-        table.add_column(heading, justify="left" if kind == "text" else "right")
+    for index, (heading, kind) in enumerate(zip(city.headers, city.header_kinds)):
+        # values and words whole; headings wrap between words
+        widest = max([len(row[index].text) for row in city.rows] + [len(word) for word in heading.split()])
+        table.add_column(heading, justify="left" if kind == "text" else "right", min_width=widest)
     for row in city.rows:
         table.add_row(*(cell.text for cell in row))
     console.print(table)

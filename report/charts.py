@@ -135,7 +135,9 @@ class _Drawing:
         return _inline(buffer.getvalue(), self.tooltips)
 
     def png(self) -> bytes:
+        """Call after svg(): the layout found for the SVG is kept, not searched for again."""
         buffer = io.BytesIO()
+        self.fig.set_layout_engine("none")
         FigureCanvasAgg(self.fig)  # Agg explicitly: no display, no pyplot state
         self.fig.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
         return buffer.getvalue()
@@ -143,7 +145,8 @@ class _Drawing:
 
 def _render(name: str, title: str, draw: Callable[[Variant], _Drawing]) -> Chart:
     drawings = {variant.name: draw(variant) for variant in VARIANTS}
-    return Chart(name, title, {key: d.svg() for key, d in drawings.items()}, drawings[WIDE.name].png())
+    svgs = {key: drawing.svg() for key, drawing in drawings.items()}
+    return Chart(name, title, svgs, drawings[WIDE.name].png())
 
 
 def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:

@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 PHONE, DESKTOP = 390, 1400
+SMALL_PHONE, TABLET = 360, 800
+NARROW_UP_TO = 700  # the page's breakpoint: narrow charts up to this width
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +137,7 @@ VISIBLE_CHARTS = """
 """
 
 
-@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+@pytest.mark.parametrize("width", [SMALL_PHONE, PHONE, TABLET, DESKTOP])
 def test_report_reads_well_at_the_width(browser, served_report, small_warehouse, screenshots, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(served_report + "index.html")
@@ -147,7 +149,7 @@ def test_report_reads_well_at_the_width(browser, served_report, small_warehouse,
     charts = page.evaluate(VISIBLE_CHARTS)
     assert len(charts) == 5
     for chart in charts:
-        assert chart["variants"] == (["narrow"] if width == PHONE else ["wide"]), chart["id"]
+        assert chart["variants"] == (["narrow"] if width <= NARROW_UP_TO else ["wide"]), chart["id"]
         assert chart["bars"], chart["id"]
         for legend in chart["legends"]:
             assert not [bar for bar in chart["bars"] if overlapping(legend, bar)], f"legend over a bar in {chart['id']}"
