@@ -18,6 +18,7 @@ from cakupan.flows.tasks.load import FileOutcome
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
 from cakupan.warehouse.connection import connect
+from cakupan.warehouse.history import Publication
 from cakupan.warehouse.runs import finish_run, start_run
 
 
@@ -26,6 +27,7 @@ class RunBook:
     """What a run did, file by file, for its verdict, its audit row and its artifact."""
 
     run_id: str
+    flow: str
     outcomes: list[FileOutcome] = field(default_factory=list)
     as_of: date | None = None
 
@@ -65,7 +67,7 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
     """audit.runs: RUNNING at the start; COMPLETED or FAILED at the end, also on an exception."""
     with connect(warehouse) as con:
         start_run(con, run_id, flow, parameters)
-    book = RunBook(run_id)
+    book = RunBook(run_id, flow)
     state = "FAILED"
     try:
         yield book
@@ -100,7 +102,9 @@ def load_publish_report(landing: str, warehouse: str, found: Discovery, book: Ru
     load_files(landing, warehouse, found.selected, book, log.info)
 
     log.info("3/4 Rebuilding the published tables")
-    book.as_of = publish_tables(warehouse)
+    book.as_of = publish_tables(
+        warehouse, Publication(book.run_id, book.flow, len(book.loaded), len(book.rejected))
+    )
 
     log.info("4/4 Writing the coverage report")
     write_coverage_report(warehouse)

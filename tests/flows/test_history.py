@@ -1,0 +1,63 @@
+"""The flows publish into history.*: nightlies and backfills append; mart.* equals the latest."""
+
+from datetime import date
+
+from cakupan.flows.backfill import backfill
+from cakupan.flows.nightly import nightly
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.history import HISTORY_TABLES
+
+
+def marts(warehouse) -> dict[str, list[tuple]]:
+    with connect(warehouse, read_only=True) as con:
+        return {t: con.execute(f"select * from mart.{t} order by all").fetchall() for t in HISTORY_TABLES}
+
+
+def history_of(warehouse, run_id) -> dict[str, list[tuple]]:
+    with connect(warehouse, read_only=True) as con:
+        return {
+            t: con.execute(f"select * exclude (run_id) from history.{t} where run_id = ? order by all",
+                           [run_id]).fetchall()
+            for t in HISTORY_TABLES
+        }
+
+
+def publications(warehouse) -> list[tuple]:
+    with connect(warehouse, read_only=True) as con:
+        return con.execute(
+            "select run_id, flow, as_of, files_loaded, files_rejected, changed from history.publications"
+            " order by published_at"
+        ).fetchall()
+
+
+def test_three_nightlies_and_a_backfill_each_append_a_publication(
+    prefect_api, pii_key, tmp_landing, write_extract, employer, enrolment, tmp_path
+):
+    warehouse = str(tmp_path / "w.duckdb")
+    write_extract("employers_20250301.csv", [employer(1)])
+    write_extract("enrolments_20250301.csv", [enrolment(1)])
+    snapshots, run_ids = [], []
+    for day, new_rows in ((1, []), (2, [enrolment(2)]), (3, [enrolment(3, district="SUKUN")])):
+        if new_rows:
+            write_extract(f"enrolments_2025030{day}.csv", new_rows)
+        state = nightly(as_of=date(2025, 3, day), landing=str(tmp_landing), warehouse=warehouse, return_state=True)
+        assert state.is_completed(), state.message
+        run_ids.append(str(state.state_details.flow_run_id))
+        snapshots.append(marts(warehouse))
+
+    for run_id, snapshot in zip(run_ids, snapshots):
+        assert history_of(warehouse, run_id) == snapshot
+    assert publications(warehouse) == [
+        (run_ids[0], "nightly", date(2025, 3, 1), 2, 0, True),
+        (run_ids[1], "nightly", date(2025, 3, 2), 1, 0, True),
+        (run_ids[2], "nightly", date(2025, 3, 3), 1, 0, True),
+    ]
+
+    state = backfill(start=date(2025, 3, 1), end=date(2025, 3, 3), landing=str(tmp_landing), warehouse=warehouse,
+                     return_state=True)
+    assert state.is_completed(), state.message
+    backfill_id = str(state.state_details.flow_run_id)
+    assert publications(warehouse)[-1] == (backfill_id, "backfill", date(2025, 3, 3), 4, 0, False)
+    assert history_of(warehouse, backfill_id) == marts(warehouse) == snapshots[-1]
+    for run_id, snapshot in zip(run_ids, snapshots):  # nothing earlier was touched
+        assert history_of(warehouse, run_id) == snapshot
