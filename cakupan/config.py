@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,37 @@ DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
 WAREHOUSE_CONCURRENCY_LIMIT = "cakupan-warehouse"
 # How long a run waits for another writer before it stops with a clear message.
 WRITER_WAIT_SECONDS = float(os.environ.get("CAKUPAN_WRITER_WAIT_SECONDS", "600"))
+
+# Freshness of the deliveries (nightly only): a kind whose newest loaded extract is more than
+# this many days before the run date is late (a warning and a banner) or stale (the run fails).
+LATE_DAYS_ENV = "CAKUPAN_LATE_DAYS"
+STALE_DAYS_ENV = "CAKUPAN_STALE_DAYS"
+
+
+@dataclass(frozen=True)
+class FreshnessThresholds:
+    late_days: int = 1
+    stale_days: int = 3
+
+
+def freshness_thresholds() -> FreshnessThresholds:
+    """Read at call time, so a deployment picks up a changed value on its next run."""
+    defaults = FreshnessThresholds()
+    late = _whole_days(LATE_DAYS_ENV, defaults.late_days)
+    stale = _whole_days(STALE_DAYS_ENV, defaults.stale_days)
+    if stale < late:
+        raise ValueError(f"{STALE_DAYS_ENV}={stale} is below {LATE_DAYS_ENV}={late}: stale must not come before late")
+    return FreshnessThresholds(late, stale)
+
+
+def _whole_days(variable: str, default: int) -> int:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ValueError(f"{variable}={text!r} is not a whole number of days")
+    return int(text)
+
 
 # The key `cakupan demo` uses; never for real data.
 DEMO_PII_KEY = "cakupan-demo-key-not-for-production"

@@ -13,11 +13,13 @@ from prefect.states import Completed, Failed, State
 
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.tasks.discover import Discovery, LandedFile
+from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import ingest_chunk, plan_chunks
 from cakupan.flows.tasks.load import FileOutcome
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
 from cakupan.warehouse.connection import connect
+from cakupan.warehouse.freshness import Freshness
 from cakupan.warehouse.history import Publication
 from cakupan.warehouse.runs import finish_run, start_run
 
@@ -30,6 +32,12 @@ class RunBook:
     flow: str
     outcomes: list[FileOutcome] = field(default_factory=list)
     as_of: date | None = None
+    freshness: Freshness | None = None  # nightly only
+
+    @property
+    def stale(self) -> str | None:
+        """The one-line message of a stale delivery, or None."""
+        return self.freshness.stale_message() if self.freshness else None
 
     @property
     def loaded(self) -> list[FileOutcome]:
@@ -44,6 +52,8 @@ class RunBook:
             names = ", ".join(o.name for o in self.rejected[:5])
             more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
             return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}", data=self)
+        if self.stale:
+            return Failed(message=self.stale)
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
 
     def summary_markdown(self) -> str:
@@ -56,6 +66,9 @@ class RunBook:
             f"- files rejected: **{len(self.rejected)}**",
             f"- as of: **{self.as_of or '-'}**",
         ]
+        if self.freshness:
+            lines.append(f"- deliveries: **{self.freshness.level}**")
+            lines += [f"  - {problem}" for problem in self.freshness.problems()]
         if self.rejected:
             lines += ["", "| rejected file | reason |", "|---|---|"]
             lines += [f"| {o.name} | {o.reason} |" for o in self.rejected]
@@ -71,7 +84,7 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
     state = "FAILED"
     try:
         yield book
-        state = "COMPLETED" if not book.rejected else "FAILED"
+        state = "FAILED" if book.rejected or book.stale else "COMPLETED"
     finally:
         with connect(warehouse) as con:
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
@@ -96,8 +109,11 @@ def load_files(landing: str, warehouse: str, files: list[LandedFile], book: RunB
         progress.advance(len(chunk), sum(o.rows_read or 0 for o in result.outcomes))
 
 
-def load_publish_report(landing: str, warehouse: str, found: Discovery, book: RunBook, log) -> None:
-    """Steps 2 to 4 of both runbooks, after discovery chose the files."""
+def load_publish_report(
+    landing: str, warehouse: str, found: Discovery, book: RunBook, log, run_date: date | None = None
+) -> None:
+    """Steps 2 to 4 of both runbooks, after discovery chose the files; with the ``run_date``
+    of a nightly, also the freshness of the deliveries (before the report, for its banner)."""
     log.info("2/4 Validating and loading %d file(s)", len(found.selected))
     load_files(landing, warehouse, found.selected, book, log.info)
 
@@ -105,6 +121,8 @@ def load_publish_report(landing: str, warehouse: str, found: Discovery, book: Ru
     book.as_of = publish_tables(
         warehouse, Publication(book.run_id, book.flow, len(book.loaded), len(book.rejected))
     )
+    if run_date is not None:
+        book.freshness = check_deliveries(warehouse, book.run_id, run_date)
 
     log.info("4/4 Writing the coverage report")
     write_coverage_report(warehouse)

@@ -61,3 +61,9 @@ def test_three_nightlies_and_a_backfill_each_append_a_publication(
     assert history_of(warehouse, backfill_id) == marts(warehouse) == snapshots[-1]
     for run_id, snapshot in zip(run_ids, snapshots):  # nothing earlier was touched
         assert history_of(warehouse, run_id) == snapshot
+    with connect(warehouse, read_only=True) as con:  # freshness is a nightly's business
+        assert con.execute("select flow, freshness from audit.runs order by started_at").fetchall() == [
+            ("nightly", "fresh"), ("nightly", "fresh"),
+            ("nightly", "late"),  # no employers extract since 03-01
+            ("backfill", None),
+        ]
