@@ -19,7 +19,9 @@ from cakupan.report.formatting import (
     is_missing,
     is_true,
 )
+from cakupan.report.history import PublishedHistory
 from cakupan.report.suppression import SMALL_CELL_LIMIT, SUPPRESSED_SUFFIX
+from cakupan.warehouse.freshness import Freshness
 
 WORK_LIST_LENGTH = 10
 CITY_CHART = "city_coverage.png"
@@ -133,11 +135,18 @@ def build_page(
     published: dict[str, PublishedTable],
     target_path: pd.DataFrame,
     sector_names_en: dict[str, str],
+    history: PublishedHistory | None = None,
+    freshness: Freshness | None = None,
 ) -> Page:
-    """The page's HTML and the chart PNGs it embeds (empty marts: a page that says so)."""
+    """The page's HTML and the chart PNGs it embeds (empty marts: a page that says so).
+
+    ``history`` (the publication shown and those before it) adds the publication line;
+    ``freshness`` (of the latest run) adds a banner when a kind is late or stale.
+    """
     latest = latest_city_row(published)
     if latest is None:
-        html = _TEMPLATE.render(as_of=None, headlines=[], sections=[], notes=_notes())
+        html = _TEMPLATE.render(as_of=None, headlines=[], sections=[], notes=_notes(),
+                                publication=publication_line(history), banner=freshness_banner(freshness))
         return Page(html, {})
 
     year = int(latest["year"])
@@ -200,8 +209,29 @@ def build_page(
         headlines=headline_figures(latest),
         sections=sections,
         notes=_notes(),
+        publication=publication_line(history),
+        banner=freshness_banner(freshness),
     )
     return Page(html, chart_pngs)
+
+
+# --- history and freshness (docs/published-tables.md, "History"; README, freshness) ---
+
+
+def publication_line(history: PublishedHistory | None) -> str:
+    """Which publication the page shows: a reader of an old report must see it is one."""
+    if history is None:
+        return ""
+    shown = history.shown
+    return (f"Sebagaimana diterbitkan (as published) {format_date(shown.published_at.date())} "
+            f"{shown.published_at:%H:%M} UTC oleh run {shown.flow} {shown.run_id}")
+
+
+def freshness_banner(freshness: Freshness | None) -> list[str]:
+    """One line per late or stale extract kind (empty when every kind is fresh)."""
+    if freshness is None:
+        return []
+    return freshness.problems()
 
 
 def _embed(file_name: str, title: str, chart_pngs: dict[str, bytes]) -> EmbeddedChart:
