@@ -10,10 +10,11 @@ import io
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cakupan.report.formatting import SUPPRESSED, format_number, format_percent, is_missing, is_true
+from cakupan.report.formatting import MONTHS, SUPPRESSED, format_number, format_percent, is_missing, is_true
 
 TARGET_HORIZON = 2030
 DPI = 100
@@ -186,6 +187,40 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> byt
         ax.xaxis.set_major_formatter(_NUMBER_AXIS)
         ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     return _png(fig)
+
+
+def history_chart(rates: pd.DataFrame, year: int, target_rate) -> bytes:
+    """The city coverage rate of ``year`` as published on each as_of (columns as_of,
+    coverage_rate), against the year's target: how the figure moved night after night."""
+    fig = Figure(figsize=(10, 3.8), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    dates = pd.to_datetime(rates["as_of"]).tolist()
+    values = rates["coverage_rate"].astype("Float64").astype(float).tolist()
+    ax.plot(dates, values, color=COVERAGE_COLOUR, marker="o", markersize=4, label=f"Cakupan {year} (coverage)")
+    ax.annotate(format_percent(values[-1]), (dates[-1], values[-1]), ha="left", va="bottom", fontsize=9,
+                xytext=(4, 4), textcoords="offset points", color=COVERAGE_COLOUR)
+    if not is_missing(target_rate):
+        ax.axhline(float(target_rate), color=TARGET_COLOUR, linestyle="--", label=f"Target {year}")
+    ax.yaxis.set_major_formatter(_PERCENT_AXIS)
+    known = [value for value in values if value == value] or [0.0]
+    top = max([*known, 0.0 if is_missing(target_rate) else float(target_rate)])
+    ax.set_ylim(max(0.0, min(known) - 0.05), top + 0.05)
+    ax.set_ylabel("Pekerja tercakup / angkatan kerja")
+    ax.set_title(f"Cakupan {year} menurut tanggal data tiap terbitan (coverage as published, by as-of date)")
+    ax.legend(loc="lower right", frameon=False)
+    if len(dates) <= 12:
+        ax.set_xticks(dates)
+    else:
+        ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=10))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _short_date(num2date(value))))
+    fig.autofmt_xdate()
+    _tidy(ax, grid="y")
+    return _png(fig)
+
+
+def _short_date(day) -> str:
+    """27 Des 2025"""
+    return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
 
 
 def _target_path(city: pd.DataFrame, target_path: pd.DataFrame) -> pd.DataFrame:

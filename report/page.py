@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 import jinja2
 import pandas as pd
 
 from cakupan.report import charts
+from cakupan.report.changes import headline_changes
 from cakupan.report.data import CITY, COMPLIANCE, DISTRICT, SECTOR, PublishedTable
 from cakupan.report.formatting import (
     SUPPRESSED,
@@ -29,7 +30,8 @@ COMPOSITION_CHART = "composition.png"
 SECTOR_CHART = "sector_coverage.png"
 DISTRICT_CHART = "district_coverage.png"
 COMPLIANCE_CHART = "compliance.png"
-CHART_FILES = (CITY_CHART, COMPOSITION_CHART, SECTOR_CHART, DISTRICT_CHART, COMPLIANCE_CHART)
+HISTORY_CHART = "city_coverage_history.png"
+CHART_FILES = (CITY_CHART, COMPOSITION_CHART, SECTOR_CHART, DISTRICT_CHART, COMPLIANCE_CHART, HISTORY_CHART)
 
 _TEMPLATE = jinja2.Environment(
     loader=jinja2.FunctionLoader(lambda name: files(__package__).joinpath(name).read_text("utf-8")),
@@ -82,6 +84,7 @@ class Headline:
     value: str
     note: str
     tone: str = ""  # good | bad | "" (neutral)
+    change: str = ""  # since the previous publication with a different as_of
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,9 @@ def build_page(
             [_city_table(city)],
         )
     ]
+    history_section = _history_section(history, latest, chart_pngs)
+    if history_section is not None:
+        sections.append(history_section)
 
     sectors = _rows_of_year(published.get(SECTOR), year)
     if sectors is not None:
@@ -206,7 +212,7 @@ def build_page(
 
     html = _TEMPLATE.render(
         as_of=format_date(latest["ref_date"]),
-        headlines=headline_figures(latest),
+        headlines=_with_changes(headline_figures(latest), headline_changes(latest, history)),
         sections=sections,
         notes=_notes(),
         publication=publication_line(history),
@@ -225,6 +231,27 @@ def publication_line(history: PublishedHistory | None) -> str:
     shown = history.shown
     return (f"Sebagaimana diterbitkan (as published) {format_date(shown.published_at.date())} "
             f"{shown.published_at:%H:%M} UTC oleh run {shown.flow} {shown.run_id}")
+
+
+def _with_changes(headlines: list[Headline], changes: list[str]) -> list[Headline]:
+    return [replace(headline, change=change) for headline, change in zip(headlines, changes)]
+
+
+def _history_section(history: PublishedHistory | None, latest: pd.Series, chart_pngs: dict[str, bytes]) -> Section | None:
+    """The city coverage rate of the shown year as published on each as_of."""
+    year = int(latest["year"])
+    rates = history.rate_by_as_of(year) if history is not None else None
+    if rates is None or rates.empty:
+        return None
+    chart_pngs[HISTORY_CHART] = charts.history_chart(rates, year, latest["target_rate"])
+    return Section(
+        f"Cakupan {year} per terbitan (coverage as published)",
+        f"Tingkat cakupan kota {year} sebagaimana diterbitkan pada tiap tanggal data "
+        f"({format_number(len(rates))} tanggal, {format_date(rates['as_of'].iloc[0])} sampai "
+        f"{format_date(rates['as_of'].iloc[-1])}): angka bergerak karena data baru dan kiriman ulang BPJS.",
+        [_embed(HISTORY_CHART, f"Cakupan {year} per tanggal data", chart_pngs)],
+        [],
+    )
 
 
 def freshness_banner(freshness: Freshness | None) -> list[str]:
