@@ -5,14 +5,13 @@ the shown year as published on each as_of (for the history chart)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import duckdb
 import pandas as pd
 
-from cakupan.report.data import CITY, DISTRICT, SECTOR, PublishedTable, publish_frame, table_exists
-
-HISTORY_TABLES = (CITY, SECTOR, DISTRICT)
+from cakupan.report.data import PublishedTable, publish_frame
+from cakupan.warehouse.history import HISTORY_TABLES, PublishedRecord, publications
 
 
 class NothingPublished(LookupError):
@@ -20,20 +19,12 @@ class NothingPublished(LookupError):
 
 
 @dataclass(frozen=True)
-class ShownPublication:
-    run_id: str
-    flow: str
-    as_of: date | None
-    published_at: datetime
-
-
-@dataclass(frozen=True)
 class PublishedHistory:
     """The shown publication, the previous one with a different as_of (None for the first),
     and the city rows of every publication up to the shown one."""
 
-    shown: ShownPublication
-    previous: ShownPublication | None
+    shown: PublishedRecord
+    previous: PublishedRecord | None
     previous_city: pd.DataFrame | None
     city_by_as_of: pd.DataFrame  # as_of, year, coverage_rate: the latest publication per as_of
 
@@ -43,25 +34,14 @@ class PublishedHistory:
         return rows[["as_of", "coverage_rate"]].sort_values("as_of").reset_index(drop=True)
 
 
-def has_history(con: duckdb.DuckDBPyConnection) -> bool:
-    return table_exists(con, "history", "publications")
-
-
-def latest_publication(con: duckdb.DuckDBPyConnection) -> ShownPublication | None:
-    """The publication mart.* holds, or None before the first one (or in a warehouse without history)."""
-    if not has_history(con):
-        return None
-    found = _publications(con, "true", [])
-    return found[0] if found else None
-
-
-def publication_as_of(con: duckdb.DuckDBPyConnection, day: date) -> ShownPublication:
+def publication_as_of(con: duckdb.DuckDBPyConnection, day: date) -> PublishedRecord:
     """The latest publication whose as_of is on or before ``day``."""
-    found = _publications(con, "as_of <= ?", [day]) if has_history(con) else []
+    found = publications(con, "as_of <= ?", [day])
     if found:
         return found[0]
-    first = _publications(con, "as_of is not null", []) if has_history(con) else []
-    since = f" (the first publication is as of {min(p.as_of for p in first)})" if first else " (nothing has been published yet)"
+    first = publications(con, "as_of is not null")
+    since = (f" (the first publication is as of {min(p.as_of for p in first)})" if first
+             else " (nothing has been published yet)")
     raise NothingPublished(f"nothing was published as of {day} or before{since}")
 
 
@@ -73,8 +53,8 @@ def read_publication(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, P
     }
 
 
-def read_history(con: duckdb.DuckDBPyConnection, shown: ShownPublication) -> PublishedHistory:
-    earlier = _publications(con, "published_at <= ?", [shown.published_at])
+def read_history(con: duckdb.DuckDBPyConnection, shown: PublishedRecord) -> PublishedHistory:
+    earlier = publications(con, "published_at <= ?", [shown.published_at])
     previous = next((p for p in earlier if p.as_of != shown.as_of and p.as_of is not None), None)
     previous_city = None
     if previous is not None:
@@ -98,13 +78,3 @@ def read_history(con: duckdb.DuckDBPyConnection, shown: ShownPublication) -> Pub
         [shown.published_at],
     ).df()
     return PublishedHistory(shown, previous, previous_city, city_by_as_of)
-
-
-def _publications(con: duckdb.DuckDBPyConnection, condition: str, parameters: list) -> list[ShownPublication]:
-    """Publications meeting ``condition``, latest first."""
-    rows = con.execute(
-        f"select run_id, flow, as_of, published_at from history.publications where {condition}"
-        " order by published_at desc",
-        parameters,
-    ).fetchall()
-    return [ShownPublication(*row) for row in rows]

@@ -30,9 +30,10 @@ class Publication:
 
 @dataclass(frozen=True)
 class PublishedRecord:
-    """The history.publications row a publication appended."""
+    """A row of history.publications (the columns a reader needs)."""
 
     run_id: str
+    flow: str
     as_of: date | None
     published_at: datetime
     changed: bool
@@ -46,7 +47,7 @@ def append_publication(con: duckdb.DuckDBPyConnection, publication: Publication)
     """
     run_id = _publication_id(con, publication.run_id)
     previous = latest_publication(con)
-    changed = previous is None or any(_figures_differ(con, table, previous) for table in HISTORY_TABLES)
+    changed = previous is None or any(_figures_differ(con, table, previous.run_id) for table in HISTORY_TABLES)
     [(as_of,)] = con.execute("select as_of from core.as_of").fetchall()
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     for table in HISTORY_TABLES:
@@ -56,15 +57,31 @@ def append_publication(con: duckdb.DuckDBPyConnection, publication: Publication)
         [run_id, publication.flow, published_at, as_of, publication.files_loaded,
          publication.files_rejected, changed],
     )
-    return PublishedRecord(run_id, as_of, published_at, changed)
+    return PublishedRecord(run_id, publication.flow, as_of, published_at, changed)
 
 
-def latest_publication(con: duckdb.DuckDBPyConnection) -> str | None:
-    """run_id of the latest publication: the one mart.* holds."""
-    found = con.execute(
-        "select run_id from history.publications order by published_at desc limit 1"
+def publications(
+    con: duckdb.DuckDBPyConnection, condition: str = "true", parameters: list | None = None
+) -> list[PublishedRecord]:
+    """Publications meeting the SQL ``condition``, latest first; none in a warehouse that
+    predates history and was only opened for reading since."""
+    [(exists,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'history' and table_name = 'publications'"
     ).fetchall()
-    return found[0][0] if found else None
+    if not exists:
+        return []
+    rows = con.execute(
+        f"select run_id, flow, as_of, published_at, changed from history.publications where {condition}"
+        " order by published_at desc",
+        parameters or [],
+    ).fetchall()
+    return [PublishedRecord(*row) for row in rows]
+
+
+def latest_publication(con: duckdb.DuckDBPyConnection) -> PublishedRecord | None:
+    """The latest publication: the one mart.* holds."""
+    found = publications(con)
+    return found[0] if found else None
 
 
 def _publication_id(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
