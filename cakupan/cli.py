@@ -62,7 +62,7 @@ def _require_landing(landing: Path) -> None:
 
 
 def _require_pii_key() -> None:
-    if not os.environ.get("CAKUPAN_PII_KEY"):
+    if not config.pii_key_secret():
         raise Stop(
             "CAKUPAN_PII_KEY is not set: NIK and KPJ are hashed with this secret key before they are "
             "stored. Set it (the same key for every run of this warehouse) and run again.",
@@ -292,7 +292,7 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
-    if not os.environ.get("PREFECT_API_URL"):
+    if not config.prefect_api_url():
         errors.print(
             "[red]error:[/red] cakupan serve needs a Prefect server: start one (`prefect server start`) "
             "and set PREFECT_API_URL (see README)", highlight=False,
@@ -319,7 +319,7 @@ def demo(
     def body() -> None:
         from cakupan.generator import generate as write_extracts
 
-        os.environ["CAKUPAN_PII_KEY"] = config.DEMO_PII_KEY
+        os.environ[config.PII_KEY_ENV] = config.DEMO_PII_KEY
         console.print("[yellow]demo:[/yellow] using the fixed demo key for NIK/KPJ hashing (never for real data)")
         first, last = date(2020, 1, 1), config.today_jakarta() - timedelta(days=1)
         console.print(f"generating daily extracts {first} to {last} into {landing} ...")

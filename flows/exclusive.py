@@ -15,7 +15,7 @@ from typing import Iterator
 from prefect.concurrency.sync import concurrency
 from prefect.settings import PREFECT_API_URL
 
-from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, WRITER_WAIT_SECONDS
+from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, writer_wait_seconds
 from cakupan.warehouse.connection import WarehouseBusy
 from cakupan.warehouse.lock import writer_lock
 
@@ -25,7 +25,9 @@ def prefect_server_configured() -> bool:
 
 
 @contextmanager
-def sole_writer(warehouse: str | Path, wait_seconds: float = WRITER_WAIT_SECONDS) -> Iterator[None]:
+def sole_writer(warehouse: str | Path, wait_seconds: float | None = None) -> Iterator[None]:
+    if wait_seconds is None:
+        wait_seconds = writer_wait_seconds()
     with ExitStack() as stack:
         if prefect_server_configured():
             try:

@@ -22,7 +22,7 @@ from cakupan.report.formatting import (
 )
 from cakupan.report.history import PublishedHistory
 from cakupan.report.suppression import SMALL_CELL_LIMIT, SUPPRESSED_SUFFIX
-from cakupan.warehouse.freshness import Freshness
+from cakupan.ingest.audit import Freshness
 
 WORK_LIST_LENGTH = 10
 CITY_CHART = "city_coverage.png"

@@ -13,7 +13,7 @@ from cakupan.report.data import no_target_path, read_published, read_sector_name
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
 from cakupan.report.history import publication_as_of, read_history, read_publication
 from cakupan.report.page import build_page
-from cakupan.warehouse.freshness import freshness_of_latest_run
+from cakupan.ingest.audit import freshness_of_latest_run
 from cakupan.warehouse.history import latest_publication
 
 

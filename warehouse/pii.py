@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import duckdb
 
-KEY_VARIABLE = "CAKUPAN_PII_KEY"
+from cakupan.config import PII_KEY_ENV, pii_key_secret
+
+KEY_VARIABLE = PII_KEY_ENV
 SHOWN_DIGITS = 4
 _BLOCK_SIZE = 64  # sha256 block size, as in RFC 2104
 _FINGERPRINT_LABEL = b"cakupan pii key fingerprint v1"
@@ -69,7 +70,7 @@ def hmac_sql(column: str) -> str:
 
 def key_from_env() -> PiiKey:
     """The key from CAKUPAN_PII_KEY, or a clear error naming the variable."""
-    secret = os.environ.get(KEY_VARIABLE, "")
+    secret = pii_key_secret()
     if not secret:
         raise PiiKeyMissing(
             f"environment variable {KEY_VARIABLE} is not set: it holds the secret key "
@@ -78,8 +79,10 @@ def key_from_env() -> PiiKey:
     return PiiKey(secret.encode("utf-8"))
 
 
-def check_key(con: duckdb.DuckDBPyConnection, key: PiiKey) -> None:
-    """Record the key's fingerprint on first use; refuse a different key later.
+def check_key(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Record the key's fingerprint (`PiiKey.fingerprint`) on first use; refuse a different
+    key later. The writer checks the fingerprint the workers hashed with: it never needs
+    the key itself.
 
     Runs inside the caller's transaction so that the first load and its fingerprint
     commit together.
@@ -88,10 +91,10 @@ def check_key(con: duckdb.DuckDBPyConnection, key: PiiKey) -> None:
     if not recorded:
         con.execute(
             "insert into audit.pii_key values (?, ?)",
-            [key.fingerprint, datetime.now(timezone.utc).replace(tzinfo=None)],
+            [fingerprint, datetime.now(timezone.utc).replace(tzinfo=None)],
         )
         return
-    if any(fingerprint != key.fingerprint for (fingerprint,) in recorded):
+    if any(known != fingerprint for (known,) in recorded):
         raise PiiKeyMismatch(
             f"the key in {KEY_VARIABLE} differs from the one this warehouse was loaded "
             "with (fingerprint mismatch in audit.pii_key): person counts would break; "

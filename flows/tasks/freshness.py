@@ -10,9 +10,9 @@ from prefect.cache_policies import NO_CACHE
 
 from cakupan.config import freshness_thresholds
 from cakupan.warehouse.connection import connect
-from cakupan.warehouse.freshness import Freshness, check_freshness
+from cakupan.ingest.audit import Freshness, check_freshness
 from cakupan.warehouse.runs import record_freshness
-from cakupan.flows.tasks.retries import RETRY_ON_IO
+from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="check-deliveries", cache_policy=NO_CACHE, **RETRY_ON_IO)

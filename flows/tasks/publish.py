@@ -11,7 +11,7 @@ from cakupan.transforms import build
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.history import Publication
 from cakupan.warehouse.reference import load_reference
-from cakupan.flows.tasks.retries import RETRY_ON_IO
+from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="publish-tables", cache_policy=NO_CACHE, **RETRY_ON_IO)

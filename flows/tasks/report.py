@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from cakupan.config import report_dir
 from cakupan.report import report_markdown, write_report
 from cakupan.warehouse.connection import connect
-from cakupan.flows.tasks.retries import RETRY_ON_IO
+from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="write-report", cache_policy=NO_CACHE, **RETRY_ON_IO)

@@ -52,18 +52,18 @@ HEADLINE_CHANGE = re.compile(r'<div class="change">(.*?)</div>')
 
 
 @pytest.fixture
-def published_before(warehouse):
+def published_before(marts):
     """The hand-made marts as the latest publication (as of 31 December 2025), after two
     earlier ones: as of 30 November 2025 (2025: 1.500 covered, gap 1.060) and an earlier
     publication as of 31 December 2025 itself (2025: 1.600 covered)."""
 
     def publish(run_id, as_of, published_at, covered_2025=None, gap_2025=None):
-        warehouse.execute("insert into history.publications values (?, 'nightly', ?, ?, 2, 0, true)",
+        marts.execute("insert into history.publications values (?, 'nightly', ?, ?, 2, 0, true)",
                           [run_id, published_at, as_of])
         for table in ("coverage_city_year", "coverage_sector_year", "coverage_district_year"):
-            warehouse.execute(f"insert into history.{table} select ?, * from mart.{table}", [run_id])
+            marts.execute(f"insert into history.{table} select ?, * from mart.{table}", [run_id])
         if covered_2025 is not None:
-            warehouse.execute(
+            marts.execute(
                 "update history.coverage_city_year set covered = ?, coverage_rate = ? / workforce, gap_workers = ?,"
                 " ref_date = ? where run_id = ? and year = 2025",
                 [covered_2025, covered_2025, gap_2025, as_of, run_id])
@@ -71,7 +71,7 @@ def published_before(warehouse):
     publish("november", date(2025, 11, 30), datetime(2025, 12, 1, 2), covered_2025=1500, gap_2025=1060)
     publish("first-try", date(2025, 12, 31), datetime(2026, 1, 1, 2), covered_2025=1600, gap_2025=960)
     publish("current", date(2025, 12, 31), datetime(2026, 1, 1, 9))
-    return warehouse
+    return marts
 
 
 def test_each_headline_shows_its_change_since_the_previous_as_of(published_before, tmp_path):
@@ -123,23 +123,23 @@ def record_nightly(con, freshness: str, newest: dict[str, date]) -> None:
                     [f"{kind}_{extract_date:%Y%m%d}.csv", kind, extract_date])
 
 
-def test_a_late_kind_puts_a_banner_with_its_facts_on_the_page(warehouse, tmp_path):
-    record_nightly(warehouse, "late", {"employers": date(2025, 12, 31), "enrolments": date(2025, 12, 29)})
-    page = write_report(warehouse, tmp_path / "report").index.read_text()
+def test_a_late_kind_puts_a_banner_with_its_facts_on_the_page(marts, tmp_path):
+    record_nightly(marts, "late", {"employers": date(2025, 12, 31), "enrolments": date(2025, 12, 29)})
+    page = write_report(marts, tmp_path / "report").index.read_text()
     assert '<div class="freshness" role="alert">' in page
     assert "<li>enrolments extract late: newest 2025-12-29, 2 days before 2025-12-31</li>" in page
     assert "employers extract" not in page
 
 
-def test_a_stale_kind_is_named_first_in_the_banner(warehouse, tmp_path):
-    record_nightly(warehouse, "stale", {"employers": date(2025, 12, 20), "enrolments": date(2025, 12, 29)})
-    page = write_report(warehouse, tmp_path / "report").index.read_text()
+def test_a_stale_kind_is_named_first_in_the_banner(marts, tmp_path):
+    record_nightly(marts, "stale", {"employers": date(2025, 12, 20), "enrolments": date(2025, 12, 29)})
+    page = write_report(marts, tmp_path / "report").index.read_text()
     assert re.findall(r"<li>(.*?)</li>", page.split('role="alert"')[1].split("</div>")[0]) == [
         "employers extract stale: newest 2025-12-20, 11 days before 2025-12-31",
         "enrolments extract late: newest 2025-12-29, 2 days before 2025-12-31",
     ]
 
 
-def test_fresh_deliveries_put_no_banner(warehouse, tmp_path):
-    record_nightly(warehouse, "fresh", {"employers": date(2025, 12, 30), "enrolments": date(2025, 12, 31)})
-    assert 'role="alert"' not in write_report(warehouse, tmp_path / "report").index.read_text()
+def test_fresh_deliveries_put_no_banner(marts, tmp_path):
+    record_nightly(marts, "fresh", {"employers": date(2025, 12, 30), "enrolments": date(2025, 12, 31)})
+    assert 'role="alert"' not in write_report(marts, tmp_path / "report").index.read_text()

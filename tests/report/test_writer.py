@@ -163,7 +163,7 @@ def test_charts_are_png_images_of_a_readable_size(written_report):
 
 
 def test_exports_are_readable_with_the_published_columns(written_report):
-    warehouse, files = written_report
+    marts, files = written_report
     out = files.index.parent
     assert {path.name for path in files.exports} == {
         f"{name}.{extension}"
@@ -171,11 +171,11 @@ def test_exports_are_readable_with_the_published_columns(written_report):
         for extension in ("parquet", "csv")
     }
     city = pq.read_table(out / "coverage_city_year.parquet")
-    exact = warehouse.sql("select * from mart.coverage_city_year order by year").to_arrow_table()
+    exact = marts.sql("select * from mart.coverage_city_year order by year").to_arrow_table()
     assert city.equals(exact)
 
     sectors = pq.read_table(out / "coverage_sector_year.parquet")
-    mart_columns = [name for name, *_ in warehouse.sql("describe mart.coverage_sector_year").fetchall()]
+    mart_columns = [name for name, *_ in marts.sql("describe mart.coverage_sector_year").fetchall()]
     assert sectors.column_names == mart_columns + [
         "covered_suppressed", "covered_formal_suppressed", "covered_informal_suppressed", "covered_vulnerable_suppressed"
     ]
@@ -215,8 +215,8 @@ def test_suppressed_cells_cannot_be_recovered_from_published_totals(written_repo
 
 
 def test_no_identifier_like_string_in_any_file(written_report):
-    warehouse, files = written_report
-    summary = report_markdown(warehouse, files.index.parent)
+    marts, files = written_report
+    summary = report_markdown(marts, files.index.parent)
 
     texts = {"summary.md": summary}
     for path in files.paths:
@@ -230,13 +230,13 @@ def test_no_identifier_like_string_in_any_file(written_report):
         assert "3573014506900001" not in text, name  # the hashed value held in raw.enrolments
 
 
-def test_each_run_replaces_its_files_and_leaves_others_alone(warehouse, tmp_path):
+def test_each_run_replaces_its_files_and_leaves_others_alone(marts, tmp_path):
     out = tmp_path / "report"
     out.mkdir()
     (out / "catatan.txt").write_text("kept")
-    first = write_report(warehouse, out)
+    first = write_report(marts, out)
     before = sorted(p.name for p in out.iterdir())
-    second = write_report(warehouse, out)
+    second = write_report(marts, out)
 
     assert sorted(p.name for p in out.iterdir()) == before
     assert first.paths == second.paths
@@ -244,12 +244,12 @@ def test_each_run_replaces_its_files_and_leaves_others_alone(warehouse, tmp_path
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_marts_emptied_later_leave_no_stale_chart(warehouse, tmp_path):
+def test_marts_emptied_later_leave_no_stale_chart(marts, tmp_path):
     out = tmp_path / "report"
-    write_report(warehouse, out)
+    write_report(marts, out)
     for name in ("coverage_city_year", "coverage_sector_year", "coverage_district_year", "employer_compliance"):
-        warehouse.execute(f"delete from mart.{name}")
-    files = write_report(warehouse, out)
+        marts.execute(f"delete from mart.{name}")
+    files = write_report(marts, out)
 
     assert files.charts == () and not list(out.glob("*.png"))
     assert "Belum ada data yang dimuat" in files.index.read_text(encoding="utf-8")

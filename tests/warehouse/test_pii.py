@@ -54,13 +54,13 @@ def test_key_from_env(monkeypatch):
 def test_fingerprint_recorded_once_and_other_key_refused(tmp_path):
     first, other = PiiKey(b"first key"), PiiKey(b"other key")
     with connect(tmp_path / "w.duckdb") as con:
-        check_key(con, first)
-        check_key(con, first)
+        check_key(con, first.fingerprint)
+        check_key(con, first.fingerprint)
         recorded = con.execute("select fingerprint from audit.pii_key").fetchall()
         assert recorded == [(first.fingerprint,)]
         assert first.fingerprint != other.fingerprint
         with pytest.raises(PiiKeyMismatch, match=KEY_VARIABLE) as refused:
-            check_key(con, other)
+            check_key(con, other.fingerprint)
         assert "other key" not in str(refused.value)
 
 

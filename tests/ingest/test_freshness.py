@@ -6,7 +6,7 @@ import pytest
 
 from cakupan.config import FreshnessThresholds, freshness_thresholds
 from cakupan.warehouse.connection import open_warehouse
-from cakupan.warehouse.freshness import assess, check_freshness, freshness_of_latest_run
+from cakupan.ingest.audit import assess, check_freshness, freshness_of_latest_run
 
 RUN_DATE = date(2026, 2, 10)
 DEFAULTS = FreshnessThresholds()
