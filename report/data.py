@@ -65,13 +65,11 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     return found > 0
 
 
-def read_published(con: duckdb.DuckDBPyConnection) -> dict[str, PublishedTable]:
-    """Every published mart table that exists, suppressed where the rules say so."""
-    return {
-        name: publish_frame(con, name, f"mart.{name}")
-        for name in PUBLISHED_TABLES
-        if table_exists(con, "mart", name)
-    }
+def read_published(
+    con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = PUBLISHED_TABLES
+) -> dict[str, PublishedTable]:
+    """Every published mart table of ``names`` that exists, suppressed where the rules say so."""
+    return {name: publish_frame(con, name, f"mart.{name}") for name in names if table_exists(con, "mart", name)}
 
 
 def publish_frame(

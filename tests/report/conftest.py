@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cakupan.report import write_report
+from cakupan.report.writer import write_report
 from cakupan.warehouse.connection import open_warehouse
 
 SECTOR_NAMES = {

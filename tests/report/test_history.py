@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from cakupan.report import write_report
+from cakupan.report.writer import write_report
 from cakupan.report.history import NothingPublished, publication_as_of, read_history
 from cakupan.warehouse.history import latest_publication
 
@@ -48,7 +48,8 @@ def test_nothing_published_by_then_names_the_first_publication(publications):
 
 # --- the page: changes since the previous as_of, the history chart, the freshness banner ---
 
-HEADLINE_CHANGE = re.compile(r'<div class="change">(.*?)</div>')
+HEADLINE_CHANGE = re.compile(r'<div class="delta">(.*?)</div>')
+BANNERS = re.compile(r'<div class="banner (\w+)" role="status">(.*?)</div>')
 
 
 @pytest.fixture
@@ -126,20 +127,23 @@ def record_nightly(con, freshness: str, newest: dict[str, date]) -> None:
 def test_a_late_kind_puts_a_banner_with_its_facts_on_the_page(marts, tmp_path):
     record_nightly(marts, "late", {"employers": date(2025, 12, 31), "enrolments": date(2025, 12, 29)})
     page = write_report(marts, tmp_path / "report").index.read_text()
-    assert '<div class="freshness" role="alert">' in page
-    assert "<li>enrolments extract late: newest 2025-12-29, 2 days before 2025-12-31</li>" in page
-    assert "employers extract" not in page
+    assert BANNERS.findall(page) == [
+        ("warning", "Data BPJS belum terkini (delivery late): "
+                    "enrolments extract late: newest 2025-12-29, 2 days before 2025-12-31"),
+    ]
 
 
-def test_a_stale_kind_is_named_first_in_the_banner(marts, tmp_path):
-    record_nightly(marts, "stale", {"employers": date(2025, 12, 20), "enrolments": date(2025, 12, 29)})
+def test_a_stale_kind_comes_first_and_stands_out(marts, tmp_path):
+    record_nightly(marts, "stale", {"employers": date(2025, 12, 29), "enrolments": date(2025, 12, 20)})
     page = write_report(marts, tmp_path / "report").index.read_text()
-    assert re.findall(r"<li>(.*?)</li>", page.split('role="alert"')[1].split("</div>")[0]) == [
-        "employers extract stale: newest 2025-12-20, 11 days before 2025-12-31",
-        "enrolments extract late: newest 2025-12-29, 2 days before 2025-12-31",
+    assert BANNERS.findall(page) == [
+        ("danger", "Data BPJS belum terkini (delivery stale): "
+                   "enrolments extract stale: newest 2025-12-20, 11 days before 2025-12-31"),
+        ("warning", "Data BPJS belum terkini (delivery late): "
+                    "employers extract late: newest 2025-12-29, 2 days before 2025-12-31"),
     ]
 
 
 def test_fresh_deliveries_put_no_banner(marts, tmp_path):
     record_nightly(marts, "fresh", {"employers": date(2025, 12, 30), "enrolments": date(2025, 12, 31)})
-    assert 'role="alert"' not in write_report(marts, tmp_path / "report").index.read_text()
+    assert BANNERS.findall(write_report(marts, tmp_path / "report").index.read_text()) == []

@@ -1,4 +1,5 @@
-from cakupan.report import report_markdown, write_report
+from cakupan.report.summary import report_markdown
+from cakupan.report.writer import write_report
 
 
 def test_summary_gives_the_latest_year_against_target_and_the_files(marts, tmp_path):
