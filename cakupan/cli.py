@@ -280,21 +280,28 @@ def generate(
 
 @app.command()
 def report(
-    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Folder for the report (default: beside the warehouse).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Folder for the report (default: beside the warehouse; with --as-of, report/as-of-DATE there).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="The report as published by the latest publication as of this day or before (from history).")] = None,
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     debug: DebugOption = False,
 ) -> None:
     """Write the coverage report (HTML, PNG, Parquet, CSV) from the current warehouse."""
+    day = _parse_date(as_of, "--as-of")
     if not warehouse.is_file():
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
+        from cakupan.report.history import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
-        out_dir = out or config.report_dir(warehouse)
+        # an earlier report goes beside the current one, never over it
+        out_dir = out or (config.report_dir(warehouse) / f"as-of-{day}" if day else config.report_dir(warehouse))
         with connect(warehouse, read_only=True) as con:
-            write_report(con, out_dir)
+            try:
+                write_report(con, out_dir, as_published_on=day)
+            except NothingPublished as nothing:
+                raise Stop(f"{warehouse}: {nothing}", EXIT_USAGE) from None
         console.print(f"report written to {out_dir / 'index.html'}")
 
     _guarded(body, debug)

@@ -14,12 +14,15 @@ or a worker process that sets one before the call is heard.
 | `CAKUPAN_DUCKDB_MEMORY_LIMIT` | `2GB` | DuckDB's share of memory per connection; beyond it DuckDB spills to disk |
 | `CAKUPAN_REFERENCE_DIR` | none | a folder whose reference CSV files replace the shipped ones of the same name |
 | `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
+| `CAKUPAN_LATE_DAYS` | `1` | a nightly finds an extract kind late when its newest loaded file is more days than this before the run date |
+| `CAKUPAN_STALE_DAYS` | `3` | ... stale (the run publishes, then fails) when more days than this |
 | `PREFECT_API_URL` | none | Prefect's own: the server `cakupan serve` registers with; without it a run starts a temporary server in its process |
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,6 +44,37 @@ DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
 
 # The Prefect global concurrency limit that serialises writers when a server is configured.
 WAREHOUSE_CONCURRENCY_LIMIT = "cakupan-warehouse"
+
+# Freshness of the deliveries (nightly only): a kind whose newest loaded extract is more than
+# this many days before the run date is late (a warning and a banner) or stale (the run fails).
+LATE_DAYS_ENV = "CAKUPAN_LATE_DAYS"
+STALE_DAYS_ENV = "CAKUPAN_STALE_DAYS"
+
+
+@dataclass(frozen=True)
+class FreshnessThresholds:
+    late_days: int = 1
+    stale_days: int = 3
+
+
+def freshness_thresholds() -> FreshnessThresholds:
+    """Read at call time, so a deployment picks up a changed value on its next run."""
+    defaults = FreshnessThresholds()
+    late = _whole_days(LATE_DAYS_ENV, defaults.late_days)
+    stale = _whole_days(STALE_DAYS_ENV, defaults.stale_days)
+    if stale < late:
+        raise ValueError(f"{STALE_DAYS_ENV}={stale} is below {LATE_DAYS_ENV}={late}: stale must not come before late")
+    return FreshnessThresholds(late, stale)
+
+
+def _whole_days(variable: str, default: int) -> int:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ValueError(f"{variable}={text!r} is not a whole number of days")
+    return int(text)
+
 
 # The key `cakupan demo` uses; never for real data.
 DEMO_PII_KEY = "cakupan-demo-key-not-for-production"

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 
-from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, today_jakarta
+from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, freshness_thresholds, today_jakarta
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.pipeline import load_publish_report, log_discovery, parameters_json, recorded_run
 from cakupan.flows.tasks.discover import discover_files
@@ -22,6 +22,7 @@ def nightly(
 ) -> State:
     log = get_run_logger()
     as_of = as_of or today_jakarta()
+    freshness_thresholds()  # a bad CAKUPAN_LATE_DAYS / CAKUPAN_STALE_DAYS stops the run before it loads
     with sole_writer(warehouse):
         with recorded_run(
             warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
@@ -31,5 +32,5 @@ def nightly(
             log_discovery(log, found)
             book.outcomes.extend(found.rejected)
 
-            load_publish_report(landing, warehouse, found, book, log)
+            load_publish_report(landing, warehouse, found, book, log, run_date=as_of)
         return book.verdict()

@@ -15,14 +15,16 @@ from prefect.states import Completed, Failed, State
 
 from cakupan.config import data_docs_dir, scratch_dir
 from cakupan.flows.progress import FileProgress
+from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
-from cakupan.ingest.audit import FileOutcome
+from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import mask_identifiers
 from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import connect
+from cakupan.warehouse.history import Publication
 from cakupan.warehouse.runs import finish_run, start_run
 
 
@@ -35,8 +37,15 @@ class RunBook:
     """What a run did, file by file, for its verdict, its audit row and its artifact."""
 
     run_id: str
+    flow: str
     outcomes: list[FileOutcome] = field(default_factory=list)
     as_of: date | None = None
+    freshness: Freshness | None = None  # nightly only
+
+    @property
+    def stale(self) -> str | None:
+        """The one-line message of a stale delivery, or None."""
+        return self.freshness.stale_message() if self.freshness else None
 
     @property
     def loaded(self) -> list[FileOutcome]:
@@ -51,6 +60,8 @@ class RunBook:
             names = ", ".join(o.name for o in self.rejected[:5])
             more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
             return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}", data=self)
+        if self.stale:
+            return Failed(message=self.stale)
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
 
     def summary_markdown(self) -> str:
@@ -63,6 +74,9 @@ class RunBook:
             f"- files rejected: **{len(self.rejected)}**",
             f"- as of: **{self.as_of or '-'}**",
         ]
+        if self.freshness:
+            lines.append(f"- deliveries: **{self.freshness.level}**")
+            lines += [f"  - {problem}" for problem in self.freshness.problems()]
         if self.rejected:
             lines += ["", "| rejected file | reason |", "|---|---|"]
             lines += [f"| {o.name} | {o.reason} |" for o in self.rejected]
@@ -74,11 +88,11 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
     """audit.runs: RUNNING at the start; COMPLETED or FAILED at the end, also on an exception."""
     with connect(warehouse) as con:
         start_run(con, run_id, flow, parameters)
-    book = RunBook(run_id)
+    book = RunBook(run_id, flow)
     state = "FAILED"
     try:
         yield book
-        state = "COMPLETED" if not book.rejected else "FAILED"
+        state = "FAILED" if book.rejected or book.stale else "COMPLETED"
     finally:
         with connect(warehouse) as con:
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
@@ -141,13 +155,20 @@ def load_files(
         )
 
 
-def load_publish_report(landing: str, warehouse: str, found: Discovery, book: RunBook, log) -> None:
-    """Steps 2 to 4 of both runbooks, after discovery chose the files."""
+def load_publish_report(
+    landing: str, warehouse: str, found: Discovery, book: RunBook, log, run_date: date | None = None
+) -> None:
+    """Steps 2 to 4 of both runbooks, after discovery chose the files; with the ``run_date``
+    of a nightly, also the freshness of the deliveries (before the report, for its banner)."""
     log.info("2/4 Validating and loading %d file(s)", len(found.selected))
     load_files(landing, warehouse, found.selected, book, log.info)
 
     log.info("3/4 Rebuilding the published tables")
-    book.as_of = publish_tables(warehouse)
+    book.as_of = publish_tables(
+        warehouse, Publication(book.run_id, book.flow, len(book.loaded), len(book.rejected))
+    )
+    if run_date is not None:
+        book.freshness = check_deliveries(warehouse, book.run_id, run_date)
 
     log.info("4/4 Writing the coverage report")
     write_coverage_report(warehouse)

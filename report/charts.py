@@ -24,10 +24,11 @@ from typing import Callable
 import matplotlib
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cakupan.report.formatting import SUPPRESSED, format_number, format_percent, is_missing, is_true
+from cakupan.report.formatting import MONTHS, SUPPRESSED, format_number, format_percent, is_missing, is_true
 
 TARGET_HORIZON = 2030
 PNG_DPI = 100
@@ -51,7 +52,8 @@ COMPOSITION = "composition"
 SECTOR = "sector_coverage"
 DISTRICT = "district_coverage"
 COMPLIANCE = "compliance"
-CHART_NAMES = (CITY, COMPOSITION, SECTOR, DISTRICT, COMPLIANCE)
+HISTORY = "city_coverage_history"
+CHART_NAMES = (CITY, COMPOSITION, SECTOR, DISTRICT, COMPLIANCE, HISTORY)
 CHART_FILES = tuple(f"{name}.png" for name in CHART_NAMES)
 
 _SVG = "http://www.w3.org/2000/svg"
@@ -389,6 +391,50 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Cha
         return drawing
 
     return _render(COMPLIANCE, "Pemberi kerja prioritas (priority employers)", draw)
+
+
+def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
+    """The city coverage rate of ``year`` as published on each as_of (columns as_of,
+    coverage_rate), against the year's target: how the figure moved night after night."""
+    dates = pd.to_datetime(rates["as_of"]).tolist()
+    values = rates["coverage_rate"].astype("Float64").astype(float).tolist()
+    known = [value for value in values if value == value] or [0.0]
+    target = None if is_missing(target_rate) else float(target_rate)
+    top = max([*known, target or 0.0]) + 0.05
+
+    def draw(variant: Variant) -> _Drawing:
+        drawing = _Drawing(HISTORY, variant, 3.2 if variant.narrow else 3.6)
+        ax = drawing.fig.add_subplot()
+        (line,) = ax.plot(dates, values, color=COVERAGE_COLOUR, marker="o", markersize=4,
+                          label=f"Cakupan {year} (coverage)")
+        line.set_gid(drawing.gid("line"))
+        ax.annotate(format_percent(values[-1]), (dates[-1], values[-1]), ha="right", va="bottom",
+                    fontsize=variant.font - 1, xytext=(0, 6), textcoords="offset points", color=COVERAGE_COLOUR)
+        if target is not None:
+            ax.axhline(target, color=TARGET_COLOUR, linestyle="--", label=f"Target {year}")
+        ax.yaxis.set_major_formatter(_PERCENT_AXIS)
+        ax.set_ylim(max(0.0, min(known) - 0.05), top)
+        most = 4 if variant.narrow else 10
+        if len(dates) <= most:
+            ax.set_xticks(dates)
+        else:
+            ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=most))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _short_date(num2date(value))))
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+        if not variant.narrow:
+            ax.set_ylabel("Pekerja tercakup / angkatan kerja", fontsize=variant.font - 0.5)
+        _tidy(ax, grid="y", variant=variant)
+        drawing.legend()
+        return drawing
+
+    return _render(HISTORY, f"Cakupan {year} per tanggal data terbitan (coverage as published, by as-of date)", draw)
+
+
+def _short_date(day) -> str:
+    """27 Des 2025"""
+    return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
 
 
 def _stacked_positions(line_counts: list[int]) -> list[float]:

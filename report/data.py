@@ -69,32 +69,44 @@ def read_published(
     con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = PUBLISHED_TABLES
 ) -> dict[str, PublishedTable]:
     """Every published mart table of ``names`` that exists, suppressed where the rules say so."""
-    published = {}
-    for name in names:
-        if not table_exists(con, "mart", name):
-            continue
-        exact = con.sql(f"select * from mart.{name} order by {ROW_ORDER[name]}").to_arrow_table()
-        frame = exact.to_pandas(types_mapper=_NULLABLE_PANDAS_TYPES.get)
-        schema = exact.schema
-        if name in SUPPRESSION_RULES:
-            rules = SUPPRESSION_RULES[name]
-            try:
-                frame = suppress_small_cells(frame, **rules)
-            except (KeyError, SuppressionImpossible) as exc:
-                raise type(exc)(f"mart.{name}: {exc.args[0]}") from exc
-            flags = [rules["total"], *rules["parts"]]
-            schema = pa.schema(
-                [*schema, *(pa.field(column + SUPPRESSED_SUFFIX, pa.bool_()) for column in flags)]
-            )
-            frame = frame[schema.names]
-        published[name] = PublishedTable(name, frame, schema)
-    return published
+    return {name: publish_frame(con, name, f"mart.{name}") for name in names if table_exists(con, "mart", name)}
+
+
+def publish_frame(
+    con: duckdb.DuckDBPyConnection, name: str, relation: str, run_id: str | None = None
+) -> PublishedTable:
+    """Published table ``name`` read from ``relation`` (the mart, or with ``run_id`` the rows
+    one publication appended to history.*) in the form the report may publish: suppressed
+    where the rules say so."""
+    if run_id is None:
+        query, parameters = f"select * from {relation}", []
+    else:
+        query, parameters = f"select * exclude (run_id) from {relation} where run_id = ?", [run_id]
+    exact = con.sql(f"{query} order by {ROW_ORDER[name]}", params=parameters).to_arrow_table()
+    frame = exact.to_pandas(types_mapper=_NULLABLE_PANDAS_TYPES.get)
+    schema = exact.schema
+    if name in SUPPRESSION_RULES:
+        rules = SUPPRESSION_RULES[name]
+        try:
+            frame = suppress_small_cells(frame, **rules)
+        except (KeyError, SuppressionImpossible) as exc:
+            raise type(exc)(f"{relation}: {exc.args[0]}") from exc
+        flags = [rules["total"], *rules["parts"]]
+        schema = pa.schema(
+            [*schema, *(pa.field(column + SUPPRESSED_SUFFIX, pa.bool_()) for column in flags)]
+        )
+        frame = frame[schema.names]
+    return PublishedTable(name, frame, schema)
+
+
+def no_target_path() -> pd.DataFrame:
+    return pd.DataFrame({"year": pd.Series(dtype="Int64"), "target_rate": pd.Series(dtype="Float64")})
 
 
 def read_target_path(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The city (`ALL`) target per year from ref.targets; empty when it is not loaded."""
     if not table_exists(con, "ref", "targets"):
-        return pd.DataFrame({"year": pd.Series(dtype="Int64"), "target_rate": pd.Series(dtype="Float64")})
+        return no_target_path()
     return con.execute(
         "select year, target_rate from ref.targets where sector = 'ALL' order by year"
     ).df()

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 
 import jinja2
 import pandas as pd
 
 from cakupan.report import charts
+from cakupan.report.changes import headline_changes
 from cakupan.report.charts import Chart
 from cakupan.report.data import CITY, COMPLIANCE, DISTRICT, SECTOR, PublishedTable
 from cakupan.report.files import export_file_names
+from cakupan.report.history import PublishedHistory
 from cakupan.report.formatting import format_date, format_number, format_percent, is_missing, is_true
 from cakupan.report.suppression import SMALL_CELL_LIMIT
 from cakupan.report.tables import Table, city_table, district_table, employer_table, sector_table
+from cakupan.ingest.audit import Freshness
 
 WORK_LIST_LENGTH = 10
 TABLE_DESCRIPTIONS = {
@@ -128,12 +131,17 @@ def build_page(
     target_path: pd.DataFrame,
     sector_names_en: dict[str, str],
     banners: list[Banner] | None = None,
+    history: PublishedHistory | None = None,
 ) -> Page:
-    """The page's HTML and the chart PNGs it links (empty marts: a page that says so)."""
+    """The page's HTML and the chart PNGs it links (empty marts: a page that says so).
+
+    ``history`` (the publication shown and those before it) adds the publication line, each
+    headline's change since the previous as_of and the chart of the year's rate per as_of.
+    """
     latest = latest_city_row(published)
     if latest is None:
         html = _TEMPLATE.render(as_of=None, banners=banners or [], headlines=[], sections=[],
-                                downloads=[], notes=_notes())
+                                downloads=[], notes=_notes(), publication=publication_line(history))
         return Page(html, {})
 
     year = int(latest["year"])
@@ -147,6 +155,9 @@ def build_page(
             [city_table(city)],
         )
     ]
+    history_section = _history_section(history, latest)
+    if history_section is not None:
+        sections.append(history_section)
 
     sector_names: dict[str, str] = {}
     sectors = _rows_of_year(published.get(SECTOR), year)
@@ -193,12 +204,57 @@ def build_page(
     html = _TEMPLATE.render(
         as_of=format_date(latest["ref_date"]),
         banners=banners or [],
-        headlines=headline_figures(latest),
+        headlines=_with_changes(headline_figures(latest), headline_changes(latest, history)),
         sections=sections,
         downloads=_downloads(published, chart_list),
         notes=_notes(),
+        publication=publication_line(history),
     )
     return Page(html, {chart.file_name: chart.png for chart in chart_list})
+
+
+# --- history and freshness (docs/published-tables.md, "History"; README, freshness) ---
+
+
+def publication_line(history: PublishedHistory | None) -> str:
+    """Which publication the page shows: a reader of an earlier report must see it is one."""
+    if history is None:
+        return ""
+    shown = history.shown
+    return (f"Sebagaimana diterbitkan (as published) {format_date(shown.published_at.date())} "
+            f"{shown.published_at:%H:%M} UTC oleh run {shown.flow} {shown.run_id}")
+
+
+def freshness_banners(freshness: Freshness | None) -> list[Banner]:
+    """A banner per late or stale extract kind, with its facts (none when all are fresh)."""
+    if freshness is None:
+        return []
+    return [
+        Banner(f"Data BPJS belum terkini (delivery {kind.level}): {kind.describe(freshness.run_date)}",
+               "danger" if kind.level == "stale" else "warning")
+        for kind in sorted(freshness.kinds, key=lambda kind: kind.level != "stale")
+        if kind.level != "fresh"
+    ]
+
+
+def _with_changes(headlines: list[Headline], changes: list[str]) -> list[Headline]:
+    return [replace(headline, delta=change) for headline, change in zip(headlines, changes)]
+
+
+def _history_section(history: PublishedHistory | None, latest: pd.Series) -> Section | None:
+    """The city coverage rate of the shown year as published on each as_of."""
+    year = int(latest["year"])
+    rates = history.rate_by_as_of(year) if history is not None else None
+    if rates is None or rates.empty:
+        return None
+    return Section(
+        f"Cakupan {year} per terbitan (coverage as published)",
+        f"Tingkat cakupan kota {year} sebagaimana diterbitkan pada tiap tanggal data "
+        f"({format_number(len(rates))} tanggal, {format_date(rates['as_of'].iloc[0])} sampai "
+        f"{format_date(rates['as_of'].iloc[-1])}): angka bergerak karena data baru dan kiriman ulang BPJS.",
+        [charts.history_chart(rates, year, latest["target_rate"])],
+        [],
+    )
 
 
 def _downloads(published: dict[str, PublishedTable], chart_list: list[Chart]) -> list[Download]:

@@ -16,6 +16,8 @@ from importlib.resources import files
 
 import duckdb
 
+from cakupan.warehouse.history import Publication, PublishedRecord, append_publication
+
 LAYERS = ("staging", "core", "mart")
 VIEW_MARKER = "-- materialized: view"
 _REFERENCE = re.compile(r"\b(staging|core|mart)\.([a-z_][a-z0-9_]*)\b")
@@ -91,14 +93,17 @@ def dependency_order(models: list[Model]) -> list[Model]:
     return ordered
 
 
-def build(con: duckdb.DuckDBPyConnection) -> None:
+def build(con: duckdb.DuckDBPyConnection, publication: Publication | None = None) -> PublishedRecord | None:
     """Rebuild staging, core and the published mart tables from all loaded data.
 
     One transaction: a reader sees the old set of tables or the new one, never a mix, and
-    a failing model leaves the previous tables as they were. Needs the ref.* tables
+    a failing model leaves the previous tables as they were. With a ``publication`` (every
+    run of the pipeline), the new coverage marts are appended to history.* in the same
+    transaction, so mart.* always equals the latest publication. Needs the ref.* tables
     (cakupan.warehouse.reference.load_reference) and must not run inside an open transaction.
     """
     models = load_models()
+    record = None
     con.execute("begin transaction")
     try:
         for model in models:
@@ -106,7 +111,10 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(model.create_statement())
             except duckdb.Error as exc:
                 raise TransformError(f"{model.source_file}: {exc}") from exc
+        if publication is not None:
+            record = append_publication(con, publication)
     except BaseException:
         con.execute("rollback")
         raise
     con.execute("commit")
+    return record

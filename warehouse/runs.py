@@ -53,6 +53,11 @@ def finish_run(
     )
 
 
+def record_freshness(con: duckdb.DuckDBPyConnection, run_id: str, freshness: str) -> None:
+    """fresh | late | stale: set by a nightly once it has loaded (a backfill leaves NULL)."""
+    con.execute("update audit.runs set freshness = ? where run_id = ?", [freshness, run_id])
+
+
 def last_backfill(con: duckdb.DuckDBPyConnection, start: date, end: date) -> RunRecord | None:
     """The latest backfill over exactly this range (a killed one is still RUNNING)."""
     rows = con.execute(

@@ -85,3 +85,68 @@ create table if not exists audit.pii_key (
     fingerprint varchar not null,
     recorded_at timestamp not null
 );
+
+-- Warehouses created before a column existed get it when opened.
+alter table audit.runs add column if not exists freshness varchar;   -- fresh | late | stale; null for a backfill
+
+-- What every run published (docs/published-tables.md, "History"). Append-only: rows are
+-- inserted in the transaction that rebuilds mart.*, never updated or deleted. The figure
+-- tables are run_id followed by every column of the mart table of the same name.
+create schema if not exists history;
+
+create table if not exists history.publications (
+    run_id varchar not null,
+    flow varchar not null,               -- nightly | backfill
+    published_at timestamp not null,     -- UTC
+    as_of date,                          -- null when nothing was loaded
+    files_loaded bigint not null,
+    files_rejected bigint not null,
+    changed boolean not null             -- any figure differs from the previous publication's
+);
+
+create table if not exists history.coverage_city_year (
+    run_id varchar not null,
+    year integer,
+    ref_date date,
+    workforce bigint,
+    workforce_carried_forward boolean,
+    covered bigint,
+    covered_formal bigint,
+    covered_informal bigint,
+    covered_vulnerable bigint,
+    coverage_rate double,
+    target_rate double,
+    gap_workers bigint,
+    on_track boolean
+);
+
+create table if not exists history.coverage_sector_year (
+    run_id varchar not null,
+    year integer,
+    ref_date date,
+    sector varchar,
+    sector_name varchar,
+    workforce bigint,
+    workforce_formal bigint,
+    workforce_carried_forward boolean,
+    covered bigint,
+    covered_formal bigint,
+    covered_informal bigint,
+    covered_vulnerable bigint,
+    coverage_rate double,
+    formal_coverage_rate double,
+    target_rate double,
+    gap_workers bigint,
+    on_track boolean
+);
+
+create table if not exists history.coverage_district_year (
+    run_id varchar not null,
+    year integer,
+    ref_date date,
+    district varchar,
+    covered bigint,
+    covered_formal bigint,
+    covered_informal bigint,
+    covered_vulnerable bigint
+);

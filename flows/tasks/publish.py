@@ -9,16 +9,15 @@ from prefect.cache_policies import NO_CACHE
 
 from cakupan.transforms import build
 from cakupan.warehouse.connection import connect
+from cakupan.warehouse.history import Publication
 from cakupan.warehouse.reference import load_reference
 from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="publish-tables", cache_policy=NO_CACHE, **RETRY_ON_IO)
-def publish_tables(warehouse: str) -> date | None:
-    """Reload ref.* from the reference files, then rebuild every model (one transaction); returns as_of."""
+def publish_tables(warehouse: str, publication: Publication) -> date | None:
+    """Reload ref.* from the reference files, then rebuild every model and append the
+    publication to history.* (one transaction); returns as_of (transforms/core/as_of.sql)."""
     with connect(warehouse) as con:
         load_reference(con)
-        build(con)
-        return con.execute(
-            "select max(extract_date) from audit.extract_files where status = 'LOADED'"
-        ).fetchone()[0]
+        return build(con, publication).as_of

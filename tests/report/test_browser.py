@@ -125,7 +125,7 @@ VISIBLE_CHARTS = """
         id: figure.id,
         variants: shown.map(v => v.className),
         legends: shown.flatMap(v => [...v.querySelectorAll('[id$="-legend"]')].map(box)),
-        bars: shown.flatMap(v => [...v.querySelectorAll('[id*="-bar-"]')].map(box)).filter(b => b.height > 0),
+        bars: shown.flatMap(v => [...v.querySelectorAll('[id*="-bar-"], [id$="-line"]')].map(box)).filter(b => b.height > 0),
         texts: shown.flatMap(v => [...v.querySelectorAll('text')].map(box)),
         // text running past its drawing is cut off on screen
         cut: shown.flatMap(v => { const svg = v.querySelector('svg').getBoundingClientRect();
@@ -147,7 +147,7 @@ def test_report_reads_well_at_the_width(browser, served_report, small_warehouse,
     assert scroll_width <= viewport, f"the page scrolls sideways at {width} px"
 
     charts = page.evaluate(VISIBLE_CHARTS)
-    assert len(charts) == 5
+    assert len(charts) == 6  # the five of the marts, and the city rate per published as_of
     for chart in charts:
         assert chart["variants"] == (["narrow"] if width <= NARROW_UP_TO else ["wide"]), chart["id"]
         assert chart["bars"], chart["id"]
@@ -156,7 +156,7 @@ def test_report_reads_well_at_the_width(browser, served_report, small_warehouse,
         assert chart["cut"] == [], chart["id"]
         # a text line at least 10 px high: readable without zooming
         assert min(text["height"] for text in chart["texts"]) >= 10, chart["id"]
-    assert sum(len(chart["legends"]) for chart in charts) == 4  # every chart but the work list has one
+    assert sum(len(chart["legends"]) for chart in charts) == 5  # every chart but the work list has one
 
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     assert {href.rsplit("/", 1)[1] for href in hrefs} >= {"employer_compliance.csv", "coverage_city_year.parquet"}

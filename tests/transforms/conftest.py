@@ -18,6 +18,7 @@ import pytest
 
 from cakupan.transforms import build
 from cakupan.warehouse.connection import open_warehouse
+from cakupan.warehouse.history import Publication, PublishedRecord
 from cakupan.warehouse.pii import PiiKey
 from cakupan.warehouse.reference import load_reference
 
@@ -113,6 +114,10 @@ class Pipeline:
 
     def build(self) -> None:
         build(self.con)
+
+    def publish(self, run_id: str, flow: str = "nightly") -> PublishedRecord:
+        """Rebuild as a run of the pipeline does: the marts and their history.* copy."""
+        return build(self.con, Publication(run_id, flow, files_loaded=1, files_rejected=0))
 
     def rows(self, sql: str, parameters: list | None = None) -> list[dict]:
         """Query result as dicts (fetched at once: DuckDB drops unfetched rows on commit)."""
