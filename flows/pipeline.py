@@ -4,11 +4,13 @@ load in chunks, and turn per-file outcomes into the run's verdict and summary.""
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
+from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 
 from cakupan.flows.progress import FileProgress
@@ -17,8 +19,21 @@ from cakupan.flows.tasks.ingest import ingest_chunk, plan_chunks
 from cakupan.flows.tasks.load import FileOutcome
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
-from cakupan.warehouse.connection import connect
+from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.runs import finish_run, start_run
+
+
+class _FailedStateIsNoCrash(logging.Filter):
+    """A run that returns a Failed state has said why in its message. In a deployment run
+    Prefect's engine then raises that state again (FailedRun) and logs it as "Engine execution
+    exited with unexpected exception" with a traceback; drop that echo. A flow that raises
+    still logs its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], FailedRun))
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_FailedStateIsNoCrash())
 
 
 @dataclass
@@ -41,7 +56,8 @@ class RunBook:
         if self.rejected:
             names = ", ".join(o.name for o in self.rejected[:5])
             more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
-            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}", data=self)
+            # Message only: the engine raises a failed state's data, and a RunBook is no exception.
+            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}")
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
 
     def summary_markdown(self) -> str:
@@ -73,6 +89,12 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
     finally:
         with connect(warehouse) as con:
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
+
+
+def refused(log, refusal: Refused) -> State:
+    """A run refused before writing: one line in the log, the same line as the run's message."""
+    log.error("%s", refusal)
+    return Failed(message=str(refusal))
 
 
 def log_discovery(log, found: Discovery) -> None:

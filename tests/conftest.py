@@ -204,7 +204,7 @@ def stop_process_group(proc: subprocess.Popen, first_signal: int, grace_seconds:
         proc.wait()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stop_started_process():
     return stop_process_group
 

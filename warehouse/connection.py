@@ -16,7 +16,11 @@ SCHEMA_SQL = files(__package__).joinpath("schema.sql").read_text(encoding="utf-8
 MEMORY_LIMIT = os.environ.get("CAKUPAN_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
-class WarehouseBusy(RuntimeError):
+class Refused(RuntimeError):
+    """A run refused before writing anything; the message says why and what to do."""
+
+
+class WarehouseBusy(Refused):
     """Another process holds the warehouse file."""
 
 
