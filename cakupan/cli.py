@@ -61,13 +61,17 @@ def _require_landing(landing: Path) -> None:
         raise typer.BadParameter(f"folder {str(landing)!r} does not exist", param_hint="--landing")
 
 
-def _require_pii_key() -> None:
-    if not os.environ.get("CAKUPAN_PII_KEY"):
-        raise Stop(
-            "CAKUPAN_PII_KEY is not set: NIK and KPJ are hashed with this secret key before they are "
-            "stored. Set it (the same key for every run of this warehouse) and run again.",
-            EXIT_USAGE,
-        )
+def _require_pii_key(warehouse: Path) -> None:
+    """A key is set, and strong enough if it will key a new warehouse (the run checks an old one's)."""
+    from cakupan.warehouse.connection import Refused
+    from cakupan.warehouse.pii import key_from_env, verify_key
+
+    try:
+        key = key_from_env()
+        if not warehouse.exists():
+            verify_key(key, recorded=[])
+    except Refused as problem:
+        raise Stop(str(problem), EXIT_USAGE) from None
 
 
 class _DropTracebacks(logging.Filter):
@@ -79,6 +83,7 @@ class _DropTracebacks(logging.Filter):
 
 def _prepare(debug: bool) -> None:
     """Quiet, offline-friendly defaults before Prefect is imported; --debug shows everything."""
+    config.owner_only_files()
     if debug:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     config.quiet_prefect()
@@ -124,13 +129,24 @@ def _show_progress_bar() -> None:
 
 def _run(flow_call, debug: bool) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
+    from contextlib import ExitStack
+
     from cakupan.flows.exclusive import prefect_server_configured
+    from cakupan.warehouse.connection import Refused
 
-    if prefect_server_configured():
-        from cakupan.flows.deployments import ensure_writer_limit
+    with ExitStack() as stack:
+        if prefect_server_configured():
+            from cakupan.flows.deployments import ensure_writer_limit
 
-        ensure_writer_limit()
-    state = flow_call()
+            ensure_writer_limit()
+        else:
+            from cakupan.flows.embedded_server import embedded_prefect_server
+
+            try:
+                stack.enter_context(embedded_prefect_server())
+            except Refused as problem:
+                raise Stop(str(problem), EXIT_FAILED) from None
+        state = flow_call()
     if state.is_completed():
         return
     message = state.message or "the run failed"
@@ -193,7 +209,7 @@ def nightly(
     _require_landing(landing)
 
     def body() -> None:
-        _require_pii_key()
+        _require_pii_key(warehouse)
         from cakupan.flows.nightly import nightly as nightly_flow
 
         _run(lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), return_state=True), debug)
@@ -217,7 +233,7 @@ def backfill(
     _require_landing(landing)
 
     def body() -> None:
-        _require_pii_key()
+        _require_pii_key(warehouse)
         from cakupan.flows.backfill import backfill as backfill_flow
 
         _run(

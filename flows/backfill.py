@@ -13,9 +13,10 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
-from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.parameters import as_bool, date_range
-from cakupan.flows.pipeline import load_publish_report, log_discovery, parameters_json, recorded_run, refused
+from cakupan.flows.pipeline import (
+    load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
+)
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.runs import last_backfill
@@ -48,7 +49,7 @@ def backfill(
     try:
         start, end = date_range(start, end)
         resume = as_bool("resume", resume)
-        with sole_writer(warehouse):
+        with writing(warehouse):
             retrying = flow_run.run_count > 1
             loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None
             parameters = parameters_json(start=start, end=end, landing=landing, loaded_since=loaded_since)

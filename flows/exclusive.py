@@ -16,12 +16,15 @@ from prefect.concurrency.sync import concurrency
 from prefect.settings import PREFECT_API_URL
 
 from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, WRITER_WAIT_SECONDS
+from cakupan.flows.embedded_server import embedded_api_url
 from cakupan.warehouse.connection import WarehouseBusy
 from cakupan.warehouse.lock import writer_lock
 
 
 def prefect_server_configured() -> bool:
-    return bool(PREFECT_API_URL.value())
+    """A shared Prefect server, not the command's own embedded one (the file lock serves that)."""
+    url = PREFECT_API_URL.value()
+    return bool(url) and url != embedded_api_url()
 
 
 @contextmanager

@@ -9,9 +9,10 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, today_jakarta
-from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.parameters import as_date
-from cakupan.flows.pipeline import load_publish_report, log_discovery, parameters_json, recorded_run, refused
+from cakupan.flows.pipeline import (
+    load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
+)
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.connection import Refused
 
@@ -25,7 +26,7 @@ def nightly(
     log = get_run_logger()
     try:
         as_of = as_date("as_of", as_of) or today_jakarta()
-        with sole_writer(warehouse):
+        with writing(warehouse):
             with recorded_run(
                 warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
             ) as book:

@@ -13,6 +13,8 @@ from typing import Iterator
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 
+from cakupan.config import owner_only_files
+from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.tasks.discover import Discovery, LandedFile
 from cakupan.flows.tasks.ingest import ingest_chunk, plan_chunks
@@ -20,7 +22,9 @@ from cakupan.flows.tasks.load import FileOutcome
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
 from cakupan.warehouse.connection import Refused, connect
-from cakupan.warehouse.runs import finish_run, start_run
+from cakupan.warehouse.integrity import check_intact
+from cakupan.warehouse.pii import verify_key_for
+from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run
 
 
 class _FailedStateIsNoCrash(logging.Filter):
@@ -74,6 +78,21 @@ class RunBook:
             lines += ["", "| rejected file | reason |", "|---|---|"]
             lines += [f"| {o.name} | {o.reason} |" for o in self.rejected]
         return "\n".join(lines)
+
+
+@contextmanager
+def writing(warehouse: str) -> Iterator[None]:
+    """The run as the warehouse's one writer, once the warehouse is intact and the key is its key.
+
+    Refuses before writing anything; then closes the runs a killed writer left RUNNING.
+    """
+    owner_only_files()
+    with sole_writer(warehouse):
+        check_intact(warehouse)
+        verify_key_for(warehouse)
+        with connect(warehouse) as con:
+            close_abandoned_runs(con)
+        yield
 
 
 @contextmanager

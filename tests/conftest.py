@@ -26,7 +26,7 @@ from cakupan.flows.tasks.read import SPEC_COLUMNS
 from cakupan.flows.tasks.validate import RowValidation
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 
-TEST_SECRET = "cakupan ingest test key"
+TEST_SECRET = "cakupan ingest test key, 32 bytes or more"
 
 
 def nik_of(n: int) -> str:
@@ -241,5 +241,5 @@ def landing(generated_landing, tmp_path):
 
 @pytest.fixture
 def pii_key(monkeypatch):
-    monkeypatch.setenv("CAKUPAN_PII_KEY", "test-key-for-flows")
-    return "test-key-for-flows"
+    monkeypatch.setenv("CAKUPAN_PII_KEY", "test-key-for-flows-32-bytes-or-more")
+    return "test-key-for-flows-32-bytes-or-more"

@@ -55,10 +55,15 @@ def warehouse_copy(loaded_warehouse, tmp_path) -> Path:
     return Path(shutil.copy(loaded_warehouse, folder / loaded_warehouse.name))
 
 
-def one_line_error(result: subprocess.CompletedProcess) -> str:
-    """The command's error as plain words; no traceback anywhere."""
-    assert "Traceback" not in result.stdout + result.stderr
-    return " ".join(result.stderr.replace("│", " ").split())
+@pytest.fixture(scope="session")
+def error_words():
+    """The command's error output as plain words, after checking it holds no traceback."""
+
+    def words(result: subprocess.CompletedProcess) -> str:
+        assert "Traceback" not in result.stdout + result.stderr
+        return " ".join(result.stderr.replace("│", " ").split())
+
+    return words
 
 
 class Served:

@@ -11,6 +11,7 @@ from cakupan.warehouse.pii import (
     PiiKey,
     PiiKeyMismatch,
     PiiKeyMissing,
+    PiiKeyTooShort,
     check_key,
     hmac_sql,
     key_from_env,
@@ -52,7 +53,7 @@ def test_key_from_env(monkeypatch):
 
 
 def test_fingerprint_recorded_once_and_other_key_refused(tmp_path):
-    first, other = PiiKey(b"first key"), PiiKey(b"other key")
+    first, other = PiiKey(b"first key, 32 bytes or more ....."), PiiKey(b"other key, 32 bytes or more .....")
     with connect(tmp_path / "w.duckdb") as con:
         check_key(con, first)
         check_key(con, first)
@@ -75,3 +76,12 @@ def test_mask_keeps_first_four_digits():
     assert mask("01234567890") == "0123*******"
     assert mask("123") == "123"
     assert mask(None) is None
+
+
+def test_a_new_warehouse_refuses_a_short_key_and_says_how_to_make_one(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        with pytest.raises(PiiKeyTooShort, match="token_urlsafe") as refused:
+            check_key(con, PiiKey(b"k" * 31))
+        assert "31 bytes" in str(refused.value)
+        assert con.execute("select count(*) from audit.pii_key").fetchone() == (0,)
+        check_key(con, PiiKey(b"k" * 32))
