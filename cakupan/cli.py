@@ -21,6 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's own help layout: a flag reads as a flag (--debug), not as "--debug <bool>"
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 # A pipe or a log file gets the whole table rather than 80 columns of ellipses.
 console = Console(width=None if sys.stdout.isatty() else 132)
@@ -28,6 +31,8 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# The live line of a command on a terminal (cakupan.terminal), None off a terminal.
+_display = None
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[date]:
@@ -40,12 +45,36 @@ def _parse_date(value: Optional[str], option: str) -> Optional[date]:
 
 
 LandingOption = Annotated[
-    Path, typer.Option("--landing", envvar=config.LANDING_ENV, help="Landing folder of the extracts.")
+    Path, typer.Option("--landing", envvar=config.LANDING_ENV, metavar="DIR", help="Landing folder of the extracts.")
 ]
 WarehouseOption = Annotated[
-    Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, help="The DuckDB warehouse file.")
+    Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, metavar="FILE", help="The DuckDB warehouse file.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and library logs.")]
+
+KEY_HELP = (
+    "Environment: CAKUPAN_PII_KEY (required), the secret key that hashes NIK and KPJ before they "
+    "are stored; the same key for every run of a warehouse. CAKUPAN_WRITER_WAIT_SECONDS (default "
+    "600): how long to wait while another run writes the warehouse. With PREFECT_API_URL set, the "
+    "run is recorded on that Prefect server; without it Prefect runs embedded."
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"cakupan {version('cakupan')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Coverage of employment social security (BPJS Ketenagakerjaan) in Kota Malang."""
 
 
 class Stop(Exception):
@@ -91,40 +120,22 @@ def _prepare(debug: bool) -> None:
         import warnings
 
         warnings.filterwarnings("ignore")
-        from prefect.logging.configuration import setup_logging
+    from prefect.logging.configuration import setup_logging
+    from prefect.logging.handlers import PrefectConsoleHandler
 
-        setup_logging()
-        prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
-        for logger in [logging.getLogger(name) for name in prefect_loggers] + [logging.getLogger()]:
-            for handler in logger.handlers:
-                if isinstance(handler, logging.StreamHandler):
-                    handler.addFilter(_DropTracebacks())
-    if sys.stderr.isatty():
-        _show_progress_bar()
+    setup_logging()
+    prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
+    for logger in [logging.getLogger(name) for name in prefect_loggers] + [logging.getLogger()]:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not debug:
+                handler.addFilter(_DropTracebacks())
+            if isinstance(handler, PrefectConsoleHandler) and _display is not None:
+                handler.console = errors  # log lines print above the live line, not through it
+                handler.addFilter(_display.step_from_log)
+    if _display is not None:
+        from cakupan.flows import progress
 
-
-def _show_progress_bar() -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from cakupan.flows import progress
-
-    bar = Progress(
-        TextColumn("loading files"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), console=errors, transient=True,
-    )
-    state: dict = {}
-
-    def update(files_done: int, files_total: int, rows: int, elapsed: float) -> None:
-        if "task" not in state:
-            bar.start()
-            state["task"] = bar.add_task("load", total=files_total, rate="")
-        rate = f"{rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
-        bar.update(state["task"], completed=files_done, rate=rate)
-        if files_done >= files_total:
-            bar.stop()
-            state.clear()
-
-    progress.listen(update)
+        progress.listen(_display.files)
 
 
 def _run(flow_call, debug: bool) -> None:
@@ -146,6 +157,7 @@ def _run(flow_call, debug: bool) -> None:
                 stack.enter_context(embedded_prefect_server())
             except Refused as problem:
                 raise Stop(str(problem), EXIT_FAILED) from None
+        _step("starting the run" if prefect_server_configured() else "starting the run (embedded Prefect server)")
         state = flow_call()
     if state.is_completed():
         return
@@ -153,7 +165,24 @@ def _run(flow_call, debug: bool) -> None:
     raise Stop(message.replace("Flow run encountered an exception: ", ""), EXIT_FAILED)
 
 
+def _step(text: str) -> None:
+    if _display is not None:
+        _display.step(text)
+
+
 def _guarded(body, debug: bool) -> None:
+    global _display
+    from contextlib import nullcontext
+
+    if sys.stderr.isatty():
+        from cakupan.terminal import TerminalProgress
+
+        _display = TerminalProgress(errors)
+    with _display or nullcontext():
+        _run_guarded(body, debug)
+
+
+def _run_guarded(body, debug: bool) -> None:
     _prepare(debug)
     try:
         body()
@@ -171,35 +200,25 @@ def _guarded(body, debug: bool) -> None:
 
 
 def _print_city_table(warehouse: Path) -> None:
+    from cakupan.report.data import CITY, read_published
+    from cakupan.report.tables import city_table
     from cakupan.warehouse.connection import connect
 
     with connect(warehouse, read_only=True) as con:
-        rows = con.execute(
-            """
-            select year, ref_date, workforce, workforce_carried_forward, covered, covered_formal,
-                   covered_informal, covered_vulnerable, coverage_rate, target_rate, gap_workers, on_track
-            from mart.coverage_city_year order by year
-            """
-        ).fetchall()
-    table = Table(title="Kota Malang: coverage by year (mart.coverage_city_year)")
-    for heading in ("year", "ref date", "workforce", "covered", "formal", "informal", "vulnerable",
-                    "coverage", "target", "gap (workers)", "on track"):
-        table.add_column(heading, justify="right")
-    for (year, ref_date, workforce, carried, covered, formal, informal, vulnerable, rate, target, gap, on_track) in rows:
-        table.add_row(
-            str(year), str(ref_date), f"{workforce:,}" + ("*" if carried else ""), f"{covered:,}",
-            f"{formal:,}", f"{informal:,}", f"{vulnerable:,}",
-            f"{rate:.1%}" if rate is not None else "-", f"{target:.1%}" if target is not None else "-",
-            f"{gap:,}" if gap is not None else "-", {True: "yes", False: "no"}.get(on_track, "-"),
-        )
+        city = city_table(read_published(con, (CITY,))[CITY].frame)
+    table = Table(title=f"{city.caption} (mart.coverage_city_year)")
+    for heading, kind in zip(city.headers, city.header_kinds):
+        table.add_column(heading, justify="left" if kind == "text" else "right")
+    for row in city.rows:
+        table.add_row(*(cell.text for cell in row))
     console.print(table)
-    if any(r[3] for r in rows):
-        console.print("* workforce carried forward from the last published year")
+    if city.note:
+        console.print(city.note)
 
 
-@app.command()
+@app.command(epilog=KEY_HELP)
 def nightly(
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Load files dated up to this day (default: today, Asia/Jakarta).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Load files dated up to this day, YYYY-MM-DD (default: today, Asia/Jakarta).")] = None,
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     debug: DebugOption = False,
@@ -217,10 +236,10 @@ def nightly(
     _guarded(body, debug)
 
 
-@app.command()
+@app.command(epilog=KEY_HELP)
 def backfill(
-    start: Annotated[str, typer.Option("--start", help="First extract date (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--end", help="Last extract date (YYYY-MM-DD).")],
+    start: Annotated[str, typer.Option("--start", metavar="DATE", help="First extract date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--end", metavar="DATE", help="Last extract date (YYYY-MM-DD).")],
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last failed backfill over this range.")] = False,
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
@@ -249,12 +268,12 @@ def backfill(
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the extracts into.")],
-    start: Annotated[str, typer.Option("--start", help="First extract date.")] = "2020-01-01",
-    end: Annotated[Optional[str], typer.Option("--end", help="Last extract date (default: yesterday).")] = None,
-    scale: Annotated[float, typer.Option("--scale", min=0.001, help="1 = Kota Malang; 30 = about a province.")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-    faults: Annotated[float, typer.Option("--faults", min=0.0, max=1.0, help="Share of bad rows to inject.")] = 0.0,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder to write the extracts into.")],
+    start: Annotated[str, typer.Option("--start", metavar="DATE", help="First extract date, YYYY-MM-DD.")] = "2020-01-01",
+    end: Annotated[Optional[str], typer.Option("--end", metavar="DATE", help="Last extract date, YYYY-MM-DD (default: yesterday).")] = None,
+    scale: Annotated[float, typer.Option("--scale", metavar="N", min=0.001, help="Size of the city: 1 = Kota Malang; 30 = about a province.")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", min=0, help="Seed of the random generator: the same seed, the same files.")] = 0,
+    faults: Annotated[float, typer.Option("--faults", metavar="RATE", min=0.0, max=1.0, help="Share of bad rows to inject, 0 to 1 (0.01: about 1% bad rows and some bad files).")] = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Write synthetic extracts shaped like the real ones."""
@@ -266,7 +285,9 @@ def generate(
     def body() -> None:
         from cakupan.generator import generate as write_extracts
 
-        summary = write_extracts(out, first, last, scale=scale, seed=seed, faults=faults)
+        _step(f"generating extracts {first} to {last}: simulating the city's history")
+        summary = write_extracts(out, first, last, scale=scale, seed=seed, faults=faults,
+                                 progress=_display.days if _display else None)
         console.print(f"wrote {summary.files_written:,} files to {out}")
 
     _guarded(body, debug)
@@ -274,7 +295,7 @@ def generate(
 
 @app.command()
 def report(
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the report (default: beside the warehouse).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Folder for the report (default: beside the warehouse).")] = None,
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     debug: DebugOption = False,
 ) -> None:
@@ -283,7 +304,7 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.report import write_report
+        from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
         out_dir = out or config.report_dir(warehouse)
@@ -294,14 +315,18 @@ def report(
     _guarded(body, debug)
 
 
-@app.command()
+@app.command(epilog=(
+    "Environment: PREFECT_API_URL (required), the API of a running Prefect server, e.g. "
+    "http://127.0.0.1:4200/api; CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
+    "UI at the same API with PREFECT_UI_API_URL when the server runs on another host or port (see README)."
+))
 def serve(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
-    if not os.environ.get("PREFECT_API_URL"):
+    if not config.prefect_api_url():
         errors.print(
             "[red]error:[/red] cakupan serve needs a Prefect server: start one (`prefect server start`) "
             "and set PREFECT_API_URL (see README)", highlight=False,
@@ -316,11 +341,14 @@ def serve(
     _guarded(body, debug)
 
 
-@app.command()
+@app.command(epilog=(
+    "Environment: none required. CAKUPAN_PII_KEY is not read: the demo hashes NIK and KPJ with a fixed "
+    "demo key and says so (never use it for real data). Without PREFECT_API_URL, Prefect runs embedded."
+))
 def demo(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
-    scale: Annotated[float, typer.Option("--scale", min=0.001, help="Size of the generated city.")] = 1.0,
+    scale: Annotated[float, typer.Option("--scale", metavar="N", min=0.001, help="Size of the generated city: 1 = Kota Malang.")] = 1.0,
     debug: DebugOption = False,
 ) -> None:
     """Generate a Kota Malang landing (2020-01-01 to yesterday), backfill it, report, print the city table."""
@@ -328,11 +356,13 @@ def demo(
     def body() -> None:
         from cakupan.generator import generate as write_extracts
 
-        os.environ["CAKUPAN_PII_KEY"] = config.DEMO_PII_KEY
+        os.environ[config.PII_KEY_ENV] = config.DEMO_PII_KEY
         console.print("[yellow]demo:[/yellow] using the fixed demo key for NIK/KPJ hashing (never for real data)")
         first, last = date(2020, 1, 1), config.today_jakarta() - timedelta(days=1)
         console.print(f"generating daily extracts {first} to {last} into {landing} ...")
-        summary = write_extracts(landing, first, last, scale=scale, seed=0)
+        _step(f"generating extracts {first} to {last}: simulating the city's history")
+        summary = write_extracts(landing, first, last, scale=scale, seed=0,
+                                 progress=_display.days if _display else None)
         console.print(f"wrote {summary.files_written:,} files; backfilling into {warehouse} ...")
         from cakupan.flows.backfill import backfill as backfill_flow
 

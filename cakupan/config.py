@@ -1,4 +1,21 @@
-"""Configuration shared by the command, the flows and the deployments."""
+"""Configuration: the one module that reads environment variables.
+
+Every variable is read when asked for (a function call), never at import time, so a test
+or a worker process that sets one before the call is heard.
+
+| variable | default | meaning |
+|---|---|---|
+| `CAKUPAN_LANDING` | `./landing` | landing folder of the extracts (also `--landing`) |
+| `CAKUPAN_WAREHOUSE` | `./warehouse/cakupan.duckdb` | the DuckDB warehouse file (also `--warehouse`) |
+| `CAKUPAN_PII_KEY` | none | secret key of the HMAC that replaces nik and kpj; a run that loads enrolments stops without it |
+| `CAKUPAN_WORKERS` | the machine's CPU cores | local worker processes that read, validate and pseudonymise (also `--workers`) |
+| `CAKUPAN_DASK_ADDRESS` | none | a running Dask scheduler (`tcp://host:8786`) to do that work instead (also `--dask-address`) |
+| `CAKUPAN_WRITER_WAIT_SECONDS` | `600` | how long a run waits for another writer before it stops with a clear message |
+| `CAKUPAN_DUCKDB_MEMORY_LIMIT` | `2GB` | DuckDB's share of memory per connection; beyond it DuckDB spills to disk |
+| `CAKUPAN_REFERENCE_DIR` | none | a folder whose reference CSV files replace the shipped ones of the same name |
+| `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
+| `PREFECT_API_URL` | none | Prefect's own: the server `cakupan serve` registers with; without it a run starts a temporary server in its process |
+"""
 
 from __future__ import annotations
 
@@ -11,13 +28,19 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 
 LANDING_ENV = "CAKUPAN_LANDING"
 WAREHOUSE_ENV = "CAKUPAN_WAREHOUSE"
+PII_KEY_ENV = "CAKUPAN_PII_KEY"
+WORKERS_ENV = "CAKUPAN_WORKERS"
+DASK_ADDRESS_ENV = "CAKUPAN_DASK_ADDRESS"
+WRITER_WAIT_ENV = "CAKUPAN_WRITER_WAIT_SECONDS"
+MEMORY_LIMIT_ENV = "CAKUPAN_DUCKDB_MEMORY_LIMIT"
+REFERENCE_DIR_ENV = "CAKUPAN_REFERENCE_DIR"
+TARGETS_ENV = "CAKUPAN_TARGETS"
+
 DEFAULT_LANDING = "./landing"
 DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
 
 # The Prefect global concurrency limit that serialises writers when a server is configured.
 WAREHOUSE_CONCURRENCY_LIMIT = "cakupan-warehouse"
-# How long a run waits for another writer before it stops with a clear message.
-WRITER_WAIT_SECONDS = float(os.environ.get("CAKUPAN_WRITER_WAIT_SECONDS", "600"))
 
 # The key `cakupan demo` uses; never for real data.
 DEMO_PII_KEY = "cakupan-demo-key-not-for-production"
@@ -44,6 +67,53 @@ def warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
 
 
+def pii_key_secret() -> str:
+    """The pseudonymisation key as set, or "" when unset."""
+    return os.environ.get(PII_KEY_ENV, "")
+
+
+def workers() -> int:
+    """Local worker processes: CAKUPAN_WORKERS, else the CPU cores this process may use."""
+    value = os.environ.get(WORKERS_ENV)
+    if value:
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError(f"{WORKERS_ENV}={value!r}: expected a whole number of at least 1")
+        return count
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def dask_address() -> str | None:
+    return os.environ.get(DASK_ADDRESS_ENV) or None
+
+
+def writer_wait_seconds() -> float:
+    return float(os.environ.get(WRITER_WAIT_ENV, "600"))
+
+
+def duckdb_memory_limit() -> str:
+    # Province-scale loads and rebuilds otherwise take most of the machine (DuckDB's own
+    # default is 80% of RAM).
+    return os.environ.get(MEMORY_LIMIT_ENV, "2GB")
+
+
+def reference_dir() -> Path | None:
+    value = os.environ.get(REFERENCE_DIR_ENV)
+    return Path(value) if value else None
+
+
+def targets_reading() -> str:
+    return os.environ.get(TARGETS_ENV, "relative")
+
+
+def prefect_api_url() -> str | None:
+    """Read here only for the command's early check; Prefect reads its settings itself."""
+    return os.environ.get("PREFECT_API_URL") or None
+
+
 def report_dir(warehouse: str | Path) -> Path:
     """Reports live beside the warehouse file they describe."""
     return Path(warehouse).parent / "report"
@@ -51,6 +121,12 @@ def report_dir(warehouse: str | Path) -> Path:
 
 def data_docs_dir(warehouse: str | Path) -> Path:
     return Path(warehouse).parent / "data_docs"
+
+
+def scratch_dir(warehouse: str | Path, run_id: str) -> Path:
+    """Where a run's workers leave their Parquet for the writer (pseudonymised rows only);
+    beside the warehouse, so workers on other machines reach it where the folder is shared."""
+    return Path(warehouse).parent / "scratch" / run_id
 
 
 def quiet_prefect() -> None:

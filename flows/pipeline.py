@@ -1,10 +1,12 @@
 """What the nightly and backfill flows share after choosing their files: record the run,
-load in chunks, and turn per-file outcomes into the run's verdict and summary."""
+prepare slices on the workers and load them chunk by chunk, and turn per-file outcomes
+into the run's verdict and summary."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,14 +15,16 @@ from typing import Iterator
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 
-from cakupan.config import owner_only_files
+from cakupan.config import data_docs_dir, owner_only_files, scratch_dir
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
-from cakupan.flows.tasks.discover import Discovery, LandedFile
-from cakupan.flows.tasks.ingest import ingest_chunk, plan_chunks
-from cakupan.flows.tasks.load import FileOutcome
+from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
+from cakupan.ingest.audit import FileOutcome
+from cakupan.ingest.discover import Discovery, LandedFile, plan
+from cakupan.ingest.read.masking import mask_identifiers
+from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
@@ -38,6 +42,10 @@ class _FailedStateIsNoCrash(logging.Filter):
 
 
 logging.getLogger("prefect.flow_runs").addFilter(_FailedStateIsNoCrash())
+
+
+class SlicesFailed(RuntimeError):
+    """Slices a worker could not prepare: their files were not loaded (resume redoes them)."""
 
 
 @dataclass
@@ -126,13 +134,51 @@ def log_discovery(log, found: Discovery) -> None:
         log.error("%s: rejected: %s", outcome.name, outcome.reason)
 
 
-def load_files(landing: str, warehouse: str, files: list[LandedFile], book: RunBook, log) -> None:
-    """Validate and load the chosen files chunk by chunk (each chunk is one transaction)."""
+def load_files(
+    landing: str, warehouse: str, files: list[LandedFile], book: RunBook, log, parts_per_file: int = 1
+) -> None:
+    """Prepare every slice on the task runner's workers at once; load chunk by chunk as its
+    slices arrive (each chunk one transaction). A chunk with a failed slice is not loaded;
+    the others are, then the run fails naming the files left out."""
+    chunks = plan(files, parts_per_file=parts_per_file)
+    scratch = scratch_dir(warehouse, book.run_id)
+    pages = data_docs_dir(warehouse) / book.run_id
     progress = FileProgress(len(files), log)
-    for chunk in plan_chunks(files):
-        result = ingest_chunk(landing, warehouse, chunk, book.run_id)
-        book.outcomes.extend(result.outcomes)
-        progress.advance(len(chunk), sum(o.rows_read or 0 for o in result.outcomes))
+    failed: list[tuple[list[str], BaseException]] = []
+    left_out = 0
+    try:
+        submitted = [
+            [(work, prepare.submit(landing, work, str(scratch), str(pages))) for work in chunk.slices]
+            for chunk in chunks
+        ]
+        for chunk, futures in zip(chunks, submitted):
+            results, chunk_failed = [], False
+            for work, future in futures:
+                try:
+                    result = future.result()
+                except Exception as error:  # noqa: BLE001 - reported below, naming the files
+                    failed.append((list(work.files), error))
+                    chunk_failed = True
+                    continue
+                results.append(result)
+                done = len(work.files) if work.part == work.parts - 1 else 0
+                progress.advance(done, sum(f.rows_passing + f.rows_quarantined + f.rows_duplicate for f in result.files))
+            if chunk_failed:
+                left_out += len(chunk.files)
+            else:
+                book.outcomes.extend(load(warehouse, results, book.run_id))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if pages.is_dir():
+            refresh_index(pages.parent)
+    if failed:
+        names = sorted({name for files_, _ in failed for name in files_})
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        error = failed[0][1]
+        raise SlicesFailed(
+            f"a worker failed on {shown} ({type(error).__name__}: {mask_identifiers(str(error))}); "
+            f"{left_out} file(s) not loaded, the rest are (the next run, or backfill --resume, redoes them)"
+        )
 
 
 def load_publish_report(landing: str, warehouse: str, found: Discovery, book: RunBook, log) -> None:

@@ -1,7 +1,7 @@
-"""The coverage report: an offline HTML page, PNG charts and Parquet/CSV exports.
-
-Call ``write_report(con, out_dir)`` after the marts are rebuilt, and
-``report_markdown(con, out_dir)`` for the run's Prefect artifact.
+"""The coverage report: an offline HTML page, charts (inline SVG, PNG files) and Parquet/CSV
+exports. ``cakupan.report.writer.write_report(con, out_dir)`` writes it after the marts are
+rebuilt; ``cakupan.report.summary.report_markdown(con, out_dir)`` is the run's Prefect artifact.
+This package imports none of its modules, so any of them can be imported alone.
 
 What is published how:
 
@@ -16,10 +16,6 @@ What is published how:
   accounts to act on. It holds no NIK, KPJ, person or wage, only per-employer counts. An
   employer with one or two workers can still let a reader infer something about those
   workers, so the list is for Disnaker's inspectors and must not be republished as open data.
+* CSV exports neutralise text cells that a spreadsheet would run as a formula (a leading
+  ``'``); Parquet exports are exact.
 """
-
-from cakupan.report.summary import report_markdown
-from cakupan.report.suppression import suppress_small_cells
-from cakupan.report.writer import ReportFiles, write_report
-
-__all__ = ["ReportFiles", "report_markdown", "suppress_small_cells", "write_report"]

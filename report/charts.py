@@ -1,13 +1,27 @@
-"""The report's charts as PNG bytes (matplotlib Figure objects, no pyplot: no global state).
+"""The report's charts, each drawn twice by matplotlib (Figure objects, no pyplot: no global
+state): wide for a desktop and narrow for a phone, so that their text stays legible at the
+width they are shown. The page inlines both as SVG (text kept as text) and shows the one that
+fits; the wide one is also written as a PNG file.
 
-Per-sector and per-district charts take the suppressed tables: a suppressed value gets no
-bar, only the mark ``s``.
+Legends sit outside the plotting area, so they never cover data. Names are wrapped, never
+cut; where a phone has room only for a sector letter, the letter carries the full name as a
+tooltip (SVG ``<title>``) and the table below the chart spells it out.
+
+Elements a reader (or a test) needs to find carry ids: ``<chart>-<variant>-bar-<key>`` for a
+bar, ``<chart>-<variant>-legend`` for the legend, ``<chart>-<variant>-label-<key>`` for a
+category label. Per-sector and per-district charts take the suppressed tables: a suppressed
+value gets no bar, only the mark ``s``.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Callable
 
+import matplotlib
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -16,7 +30,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from cakupan.report.formatting import SUPPRESSED, format_number, format_percent, is_missing, is_true
 
 TARGET_HORIZON = 2030
-DPI = 100
+PNG_DPI = 100
 CATEGORY_COLOURS = {
     "covered_formal": "#1f5fa8",
     "covered_informal": "#f0a030",
@@ -28,164 +42,370 @@ CATEGORY_LABELS = {
     "covered_vulnerable": "Rentan (vulnerable, APBD)",
 }
 COVERAGE_COLOUR = "#1f5fa8"
+FORMAL_COLOUR = "#f0a030"
 TARGET_COLOUR = "#c0392b"
 WORKFORCE_COLOUR = "#9aa5b1"
+
+CITY = "city_coverage"
+COMPOSITION = "composition"
+SECTOR = "sector_coverage"
+DISTRICT = "district_coverage"
+COMPLIANCE = "compliance"
+CHART_NAMES = (CITY, COMPOSITION, SECTOR, DISTRICT, COMPLIANCE)
+CHART_FILES = tuple(f"{name}.png" for name in CHART_NAMES)
+
+_SVG = "http://www.w3.org/2000/svg"
+ET.register_namespace("", _SVG)
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 _PERCENT_AXIS = FuncFormatter(lambda value, _: format_percent(value, decimals=0))
 _NUMBER_AXIS = FuncFormatter(lambda value, _: format_number(value))
 
 
-def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> bytes:
+@dataclass(frozen=True)
+class Variant:
+    """A drawing width: its inches and its base font size in points."""
+
+    name: str
+    width: float
+    font: float
+
+    @property
+    def narrow(self) -> bool:
+        return self is NARROW
+
+
+# A phone shows the narrow variant at ~330-700 px: 4.2 in (302 pt) keeps 9 pt text >= 10 px.
+WIDE = Variant("wide", 10.0, 10)
+NARROW = Variant("narrow", 4.2, 9.5)
+VARIANTS = (WIDE, NARROW)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: an inline SVG per variant, and the wide variant as PNG bytes for its file."""
+
+    name: str
+    title: str
+    svgs: dict[str, str]
+    png: bytes
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.png"
+
+
+class _Drawing:
+    """A figure of one variant, with the ids and tooltips its elements get in the SVG."""
+
+    def __init__(self, chart: str, variant: Variant, height: float, **subplots):
+        self.chart, self.variant = chart, variant
+        self.fig = Figure(figsize=(variant.width, height), layout="constrained")
+        self.tooltips: dict[str, str] = {}
+        self.subplots = subplots
+
+    def gid(self, kind: str, key: object = None) -> str:
+        suffix = f"-{_id_safe(key)}" if key is not None else ""
+        return f"{self.chart}-{self.variant.name}-{kind}{suffix}"
+
+    def name_bars(self, bars, keys) -> None:
+        for bar, key in zip(bars, keys):
+            bar.set_gid(self.gid("bar", key))
+
+    def legend(self, **options):
+        """Above the plots, outside them: a legend there never covers a bar."""
+        columns = 1 if self.variant.narrow else 3
+        legend = self.fig.legend(loc="outside upper left", ncols=columns, frameon=False,
+                                 fontsize=self.variant.font - 0.5, **options)
+        legend.set_gid(self.gid("legend"))
+        return legend
+
+    def label_ticks(self, ax, positions, labels, keys, tooltips=None) -> None:
+        ax.set_yticks(list(positions), labels, fontsize=self.variant.font - 0.5)
+        for tick, key, tooltip in zip(ax.get_yticklabels(), keys, tooltips or [None] * len(keys)):
+            tick.set_parse_math(False)  # names are data: a "$" is a dollar, not mathtext
+            tick.set_gid(self.gid("label", key))
+            if tooltip:
+                self.tooltips[self.gid("label", key)] = tooltip
+
+    def svg(self) -> str:
+        buffer = io.StringIO()
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": self.chart}):
+            self.fig.savefig(buffer, format="svg", metadata={"Date": None})
+        return _inline(buffer.getvalue(), self.tooltips)
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        FigureCanvasAgg(self.fig)  # Agg explicitly: no display, no pyplot state
+        self.fig.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        return buffer.getvalue()
+
+
+def _render(name: str, title: str, draw: Callable[[Variant], _Drawing]) -> Chart:
+    drawings = {variant.name: draw(variant) for variant in VARIANTS}
+    return Chart(name, title, {key: d.svg() for key, d in drawings.items()}, drawings[WIDE.name].png())
+
+
+def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
     """Coverage by year against target, the target path to 2030, the latest year's gap."""
-    fig = Figure(figsize=(10, 4.6), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
     years = city["year"].astype(int).tolist()
     rates = city["coverage_rate"].astype("Float64").fillna(0).astype(float).tolist()
-    ax.bar(years, rates, color=COVERAGE_COLOUR, width=0.6, label="Cakupan (coverage)")
-    for year, rate, carried in zip(years, rates, city["workforce_carried_forward"]):
-        # mid-bar, where the target line does not run
-        label = format_percent(rate) + ("*" if is_true(carried) else "")
-        ax.text(year, rate / 2, label, ha="center", va="center", fontsize=9, color="white")
-
+    carried = [is_true(value) for value in city["workforce_carried_forward"]]
     path = _target_path(city, target_path)
-    if not path.empty:
-        ax.plot(path["year"], path["target_rate"], color=TARGET_COLOUR, marker="o",
-                linestyle="--", label=f"Target (jalur sampai {TARGET_HORIZON})")
-        for year, rate in zip(path["year"], path["target_rate"]):
-            if year > years[-1]:
-                ax.annotate(format_percent(rate), (year, rate), ha="center", va="bottom",
-                            fontsize=8, color=TARGET_COLOUR, xytext=(0, 4), textcoords="offset points")
-
     latest = city.iloc[-1]
-    if not is_missing(latest["gap_workers"]) and not is_missing(latest["target_rate"]):
-        target = float(latest["target_rate"])
-        if rates[-1] < target:  # the gap drawn where it is: between the latest bar and its target
-            ax.annotate("", xy=(years[-1] + 0.38, target), xytext=(years[-1] + 0.38, rates[-1]),
-                        arrowprops=dict(arrowstyle="<->", color="#555555", shrinkA=0, shrinkB=0))
-        ax.text(0.01, 0.80, f"Kesenjangan {years[-1]} (gap): {format_number(latest['gap_workers'])} pekerja",
-                transform=ax.transAxes, fontsize=10, fontweight="bold", color="#333333")
-    ax.set_xticks(sorted(set(years) | set(path["year"].astype(int))))
-    ax.yaxis.set_major_formatter(_PERCENT_AXIS)
-    ax.set_ylim(0, max([*rates, *path["target_rate"].astype(float), 0.1]) * 1.18)
-    ax.set_ylabel("Pekerja tercakup / angkatan kerja")
-    ax.set_title("Cakupan Kota Malang per tahun terhadap target (city coverage against target)")
-    ax.legend(loc="upper left", frameon=False)
-    _tidy(ax, grid="y")
-    return _png(fig)
+    gap_target = (None if is_missing(latest["gap_workers"]) or is_missing(latest["target_rate"])
+                  else float(latest["target_rate"]))
+
+    def draw(variant: Variant) -> _Drawing:
+        all_years = sorted(set(years) | set(path["year"]))
+        drawing = _Drawing(CITY, variant, 0.34 * len(all_years) + 1.4 if variant.narrow else 4.4)
+        ax = drawing.fig.add_subplot()
+        labels = [format_percent(rate) + ("*" if flag else "") for rate, flag in zip(rates, carried)]
+        top = max([*rates, *path["target_rate"], 0.1]) * 1.12
+        target_label = f"Target (jalur sampai {TARGET_HORIZON})" if not path.empty else None
+        if variant.narrow:  # years down the side: a phone has height, not width
+            bars = ax.barh(years, rates, color=COVERAGE_COLOUR, height=0.6, label="Cakupan (coverage)")
+            ax.plot(path["target_rate"], path["year"], color=TARGET_COLOUR, marker="o", markersize=4,
+                    linestyle="--", label=target_label)
+            _label_bars(ax, bars, labels, variant, top, horizontal=True)
+            for year, rate in zip(path["year"], path["target_rate"]):
+                if year > years[-1]:
+                    ax.annotate(format_percent(rate), (rate, year), ha="right", va="center",
+                                fontsize=variant.font - 1, color=TARGET_COLOUR, xytext=(-5, 0),
+                                textcoords="offset points")
+            ax.set_yticks(all_years, [str(year) for year in all_years], fontsize=variant.font - 0.5)
+            ax.invert_yaxis()
+            ax.xaxis.set_major_formatter(_PERCENT_AXIS)
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.set_xlim(0, top)
+            _tidy(ax, grid="x", variant=variant)
+        else:
+            bars = ax.bar(years, rates, color=COVERAGE_COLOUR, width=0.6, label="Cakupan (coverage)")
+            ax.plot(path["year"], path["target_rate"], color=TARGET_COLOUR, marker="o",
+                    linestyle="--", label=target_label)
+            for year, rate in zip(path["year"], path["target_rate"]):
+                if year > years[-1]:
+                    ax.annotate(format_percent(rate), (year, rate), ha="center", va="bottom",
+                                fontsize=variant.font - 1, color=TARGET_COLOUR, xytext=(0, 4),
+                                textcoords="offset points")
+            for bar, label in zip(bars, labels):  # mid-bar, where the target line does not run
+                ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() / 2, label, ha="center",
+                        va="center", fontsize=variant.font - 1, color="white")
+            if gap_target is not None and rates[-1] < gap_target:  # the gap, where it is
+                ax.annotate("", xy=(years[-1] + 0.38, gap_target), xytext=(years[-1] + 0.38, rates[-1]),
+                            arrowprops=dict(arrowstyle="<->", color="#555555", shrinkA=0, shrinkB=0))
+            ax.set_xticks(all_years, [str(year) for year in all_years], fontsize=variant.font - 0.5)
+            ax.yaxis.set_major_formatter(_PERCENT_AXIS)
+            ax.set_ylim(0, top)
+            ax.set_ylabel("Pekerja tercakup / angkatan kerja", fontsize=variant.font - 0.5)
+            _tidy(ax, grid="y", variant=variant)
+        drawing.name_bars(bars, years)
+        drawing.legend()
+        return drawing
+
+    return _render(CITY, "Cakupan kota terhadap target (city coverage against target)", draw)
 
 
-def sector_chart(sectors: pd.DataFrame, year: int) -> bytes:
-    """One year's sectors: coverage and formal coverage against target, and workforce size."""
-    rows = sectors.iloc[::-1]  # barh draws bottom-up: the first row belongs on top
-    labels = [_sector_label(sector, name) for sector, name in zip(rows["sector"], rows["sector_name"])]
-    positions = range(len(rows))
-    fig = Figure(figsize=(11, 0.34 * len(rows) + 1.8), dpi=DPI, layout="constrained")
-    cover_ax, workforce_ax = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1])
-
-    coverage = rows["coverage_rate"].astype("Float64")
-    cover_ax.barh(positions, coverage.fillna(0).astype(float), color=COVERAGE_COLOUR, height=0.6,
-                  label="Cakupan (coverage)")
-    formal = rows["formal_coverage_rate"].astype("Float64")
-    cover_ax.scatter(formal.astype(float), positions, marker="D", s=22, color="#f0a030", zorder=3,
-                     label="Cakupan formal (formal coverage)")
-    cover_ax.scatter(rows["target_rate"].astype("Float64").astype(float), positions, marker="|",
-                     s=220, linewidths=2.2, color=TARGET_COLOUR, zorder=4, label="Target")
-    for position, rate, hidden in zip(positions, coverage, rows["covered_suppressed"]):
-        text = SUPPRESSED if is_true(hidden) else format_percent(rate)
-        # at the bar's start, clear of the target and formal marks near its end
-        inside = not is_missing(rate) and rate >= 0.12
-        cover_ax.annotate(text, (0 if is_missing(rate) or inside else float(rate), position),
-                          va="center", color="white" if inside else "black",
-                          fontsize=8, xytext=(3, 0), textcoords="offset points")
-    cover_ax.set_yticks(list(positions), labels, fontsize=8)
-    cover_ax.xaxis.set_major_formatter(_PERCENT_AXIS)
-    cover_ax.set_xlim(0, 1)
-    cover_ax.set_title(f"Cakupan per sektor {year} (coverage by sector)", fontsize=11)
-    fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
-
-    workforce = rows["workforce"].astype("Float64").fillna(0).astype(float)
-    workforce_ax.barh(positions, workforce, color=WORKFORCE_COLOUR, height=0.6)
-    workforce_ax.xaxis.set_major_formatter(_NUMBER_AXIS)
-    workforce_ax.xaxis.set_major_locator(MaxNLocator(3))
-    workforce_ax.set_title("Angkatan kerja (workforce)", fontsize=11)
-    for ax in (cover_ax, workforce_ax):
-        _tidy(ax, grid="x")
-    return _png(fig)
-
-
-def composition_chart(city: pd.DataFrame) -> bytes:
+def composition_chart(city: pd.DataFrame) -> Chart:
     """Covered persons by year, stacked formal / informal / vulnerable."""
-    fig = Figure(figsize=(10, 4.2), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
     years = city["year"].astype(int).tolist()
-    bottom = [0.0] * len(years)
-    for column, colour in CATEGORY_COLOURS.items():
-        counts = city[column].astype("Float64").fillna(0).astype(float).tolist()
-        ax.bar(years, counts, bottom=bottom, color=colour, width=0.6, label=CATEGORY_LABELS[column])
-        bottom = [below + count for below, count in zip(bottom, counts)]
-    for year, total in zip(years, city["covered"]):
-        ax.annotate(format_number(total), (year, float(total)), ha="center", va="bottom",
-                    fontsize=9, xytext=(0, 2), textcoords="offset points")
-    ax.set_xticks(years)
-    ax.yaxis.set_major_formatter(_NUMBER_AXIS)
-    ax.set_ylim(0, max([*bottom, 1.0]) * 1.25)
-    ax.set_ylabel("Pekerja tercakup (covered persons)")
-    ax.set_title("Komposisi pekerja tercakup (formal / informal / rentan)")
-    ax.legend(loc="upper left", frameon=False, ncols=3)
-    _tidy(ax, grid="y")
-    return _png(fig)
+    counts = {column: city[column].astype("Float64").fillna(0).astype(float).tolist()
+              for column in CATEGORY_COLOURS}
+    totals = [sum(values) for values in zip(*counts.values())]
+
+    def draw(variant: Variant) -> _Drawing:
+        drawing = _Drawing(COMPOSITION, variant, 0.42 * len(years) + 1.6 if variant.narrow else 3.6)
+        ax = drawing.fig.add_subplot()
+        base = [0.0] * len(years)
+        for column, colour in CATEGORY_COLOURS.items():
+            if variant.narrow:
+                bars = ax.barh(years, counts[column], left=base, color=colour, height=0.6,
+                               label=CATEGORY_LABELS[column])
+            else:
+                bars = ax.bar(years, counts[column], bottom=base, color=colour, width=0.6,
+                              label=CATEGORY_LABELS[column])
+            drawing.name_bars(bars, [f"{year}-{column}" for year in years])
+            base = [below + count for below, count in zip(base, counts[column])]
+        top = max([*totals, 1.0]) * (1.3 if variant.narrow else 1.15)
+        for year, total in zip(years, city["covered"]):
+            if variant.narrow:
+                ax.annotate(format_number(total), (float(total), year), va="center", ha="left",
+                            fontsize=variant.font - 1, xytext=(3, 0), textcoords="offset points")
+            else:
+                ax.annotate(format_number(total), (year, float(total)), ha="center", va="bottom",
+                            fontsize=variant.font - 1, xytext=(0, 2), textcoords="offset points")
+        if variant.narrow:
+            ax.set_yticks(years, [str(year) for year in years], fontsize=variant.font - 0.5)
+            ax.invert_yaxis()
+            ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.set_xlim(0, top)
+            _tidy(ax, grid="x", variant=variant)
+        else:
+            ax.set_xticks(years, [str(year) for year in years], fontsize=variant.font - 0.5)
+            ax.yaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.set_ylim(0, top)
+            ax.set_ylabel("Pekerja tercakup (covered persons)", fontsize=variant.font - 0.5)
+            _tidy(ax, grid="y", variant=variant)
+        drawing.legend()
+        return drawing
+
+    return _render(COMPOSITION, "Komposisi pekerja tercakup (formal / informal / rentan)", draw)
 
 
-def district_chart(districts: pd.DataFrame, year: int) -> bytes:
+def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
+    """One year's sectors: coverage and formal coverage against target, and workforce size."""
+    rows = sectors.reset_index(drop=True)
+    letters = rows["sector"].tolist()
+    names = [sector if is_missing(name) else f"{sector}  {name}"
+             for sector, name in zip(rows["sector"], rows["sector_name"])]
+    coverage = rows["coverage_rate"].astype("Float64")
+    formal = rows["formal_coverage_rate"].astype("Float64").astype(float)
+    target = rows["target_rate"].astype("Float64").astype(float)
+    workforce = rows["workforce"].astype("Float64").fillna(0).astype(float)
+    marks = [SUPPRESSED if is_true(hidden) else format_percent(rate)
+             for rate, hidden in zip(coverage, rows["covered_suppressed"])]
+
+    def draw(variant: Variant) -> _Drawing:
+        if variant.narrow:  # the letter, its full name as a tooltip and in the table below
+            labels, tooltips = letters, names
+        else:
+            labels, tooltips = ["\n".join(textwrap.wrap(name, 46)) for name in names], None
+        positions = _stacked_positions([label.count("\n") + 1 for label in labels])
+        height = (0.26 if variant.narrow else 0.25) * positions[-1] + 1.6
+        drawing = _Drawing(SECTOR, variant, height)
+        if variant.narrow:
+            cover_ax, workforce_ax = drawing.fig.add_subplot(), None
+        else:
+            cover_ax, workforce_ax = drawing.fig.subplots(1, 2, sharey=True, width_ratios=[3, 1])
+        bars = cover_ax.barh(positions, coverage.fillna(0).astype(float), color=COVERAGE_COLOUR,
+                             height=0.6, label="Cakupan (coverage)")
+        drawing.name_bars(bars, letters)
+        cover_ax.scatter(formal, positions, marker="D", s=18, color=FORMAL_COLOUR, zorder=3,
+                         label="Cakupan formal (formal coverage)")
+        cover_ax.scatter(target, positions, marker="|", s=160, linewidths=2, color=TARGET_COLOUR,
+                         zorder=4, label="Target")
+        for position, rate, text in zip(positions, coverage, marks):
+            # at the bar's start, clear of the target and formal marks near its end
+            inside = not is_missing(rate) and rate >= 0.15
+            cover_ax.annotate(text, (0 if is_missing(rate) or inside else float(rate), position),
+                              va="center", color="white" if inside else "black",
+                              fontsize=variant.font - 1, xytext=(3, 0), textcoords="offset points")
+        drawing.label_ticks(cover_ax, positions, labels, letters, tooltips)
+        cover_ax.set_ylim(positions[-1] + 0.7, -0.7)  # top down
+        cover_ax.xaxis.set_major_formatter(_PERCENT_AXIS)
+        cover_ax.set_xlim(0, 1)
+        _tidy(cover_ax, grid="x", variant=variant)
+        if workforce_ax is not None:
+            workforce_bars = workforce_ax.barh(positions, workforce, color=WORKFORCE_COLOUR, height=0.6)
+            drawing.name_bars(workforce_bars, [f"workforce-{letter}" for letter in letters])
+            workforce_ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            workforce_ax.xaxis.set_major_locator(MaxNLocator(3))
+            workforce_ax.set_title("Angkatan kerja\n(workforce)", fontsize=variant.font)
+            cover_ax.set_title("Cakupan (coverage)", fontsize=variant.font)
+            _tidy(workforce_ax, grid="x", variant=variant)
+        drawing.legend()
+        return drawing
+
+    return _render(SECTOR, f"Cakupan per sektor {year} (coverage by sector)", draw)
+
+
+def district_chart(districts: pd.DataFrame, year: int) -> Chart:
     """One year's districts: covered persons per category, side by side."""
-    fig = Figure(figsize=(10, 4.2), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    rows = districts.iloc[::-1]
-    width = 0.26
-    for offset, (column, colour) in enumerate(CATEGORY_COLOURS.items()):
-        positions = [index + (1 - offset) * width for index in range(len(rows))]
-        counts = rows[column].astype("Float64")
-        ax.barh(positions, counts.fillna(0).astype(float), height=width, color=colour,
-                label=CATEGORY_LABELS[column])
-        for position, count, hidden in zip(positions, counts, rows[column + "_suppressed"]):
-            text = SUPPRESSED if is_true(hidden) else format_number(count)
-            ax.annotate(text, (0 if is_missing(count) else float(count), position), va="center",
-                        fontsize=7, xytext=(3, 0), textcoords="offset points")
-    ax.set_yticks(range(len(rows)), rows["district"].str.title().tolist())
-    ax.xaxis.set_major_formatter(_NUMBER_AXIS)
-    ax.set_title(f"Pekerja tercakup per kecamatan {year} (covered persons by district)")
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
-    _tidy(ax, grid="x")
-    return _png(fig)
+    rows = districts.reset_index(drop=True)
+    names = rows["district"].str.title().tolist()
+    top = max([float(rows[column].astype("Float64").fillna(0).max()) for column in CATEGORY_COLOURS] + [1.0])
 
-
-def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> bytes:
-    """The work list: employers with the most unregistered workers, and below-UMK accounts."""
-    slots = max(len(unregistered), len(below_umk), 1)
-    fig = Figure(figsize=(11, 2.4 + 0.3 * slots), dpi=DPI, layout="constrained")
-    panels = fig.subplots(1, 2)
-    for ax, table, column, colour, title in (
-        (panels[0], unregistered, "unregistered_workers", TARGET_COLOUR,
-         "Pekerja belum didaftarkan (PDS tenaga kerja)"),
-        (panels[1], below_umk, "below_umk_accounts", "#f0a030",
-         "Akun dengan upah di bawah UMK (PDS upah)"),
-    ):
-        ax.set_title(title, fontsize=10)
-        _tidy(ax, grid="x")
-        if table.empty:
-            ax.text(0.5, 0.5, "Tidak ada (none)", ha="center", va="center", transform=ax.transAxes)
-            ax.set_axis_off()
-            continue
-        rows = table.iloc[::-1]
-        ax.barh(range(len(rows)), rows[column].astype(float), color=colour, height=0.6)
-        for position, count in enumerate(rows[column]):
-            ax.annotate(format_number(count), (float(count), position), va="center", fontsize=8,
-                        xytext=(3, 0), textcoords="offset points")
-        ax.set_ylim(len(rows) - slots - 0.5, len(rows) - 0.5)  # one bar size in both panels, top down
-        ax.set_yticks(range(len(rows)), [_shorten(name, 28) for name in rows["name"]], fontsize=8)
+    def draw(variant: Variant) -> _Drawing:
+        drawing = _Drawing(DISTRICT, variant, 0.75 * len(rows) + 1.5 if variant.narrow else 0.6 * len(rows) + 1.4)
+        ax = drawing.fig.add_subplot()
+        width = 0.26
+        for offset, (column, colour) in enumerate(CATEGORY_COLOURS.items()):
+            positions = [index + (offset - 1) * width for index in range(len(rows))]
+            counts = rows[column].astype("Float64")
+            bars = ax.barh(positions, counts.fillna(0).astype(float), height=width, color=colour,
+                           label=CATEGORY_LABELS[column])
+            drawing.name_bars(bars, [f"{district}-{column}" for district in rows["district"]])
+            for position, count, hidden in zip(positions, counts, rows[column + "_suppressed"]):
+                text = SUPPRESSED if is_true(hidden) else format_number(count)
+                ax.annotate(text, (0 if is_missing(count) else float(count), position), va="center",
+                            fontsize=variant.font - 1.5, xytext=(3, 0), textcoords="offset points")
+        drawing.label_ticks(ax, range(len(rows)), names, rows["district"].tolist())
+        ax.invert_yaxis()
         ax.xaxis.set_major_formatter(_NUMBER_AXIS)
-        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    return _png(fig)
+        ax.xaxis.set_major_locator(MaxNLocator(3 if variant.narrow else 6))
+        ax.set_xlim(0, top * (1.25 if variant.narrow else 1.1))  # room for the counts after the bars
+        _tidy(ax, grid="x", variant=variant)
+        drawing.legend()
+        return drawing
+
+    return _render(DISTRICT, f"Pekerja tercakup per kecamatan {year} (covered persons by district)", draw)
+
+
+def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Chart:
+    """The work list: employers with the most unregistered workers, and below-UMK accounts."""
+    panels = (
+        (unregistered, "unregistered_workers", TARGET_COLOUR, "Pekerja belum didaftarkan (PDS tenaga kerja)"),
+        (below_umk, "below_umk_accounts", FORMAL_COLOUR, "Akun dengan upah di bawah UMK (PDS upah)"),
+    )
+
+    def draw(variant: Variant) -> _Drawing:
+        wrap_at = 22 if variant.narrow else 30
+        labelled = [
+            ["\n".join(textwrap.wrap(str(name), wrap_at)) or "–" for name in table["name"]]
+            for table, *_ in panels
+        ]
+        slot_lines = [_stacked_positions([label.count("\n") + 1 for label in labels]) for labels in labelled]
+        span = max([positions[-1] + 1 if positions else 1 for positions in slot_lines])
+        if variant.narrow:
+            drawing = _Drawing(COMPLIANCE, variant, 2 * (0.24 * span + 0.9) + 0.4)
+            axes = drawing.fig.subplots(2, 1)
+        else:
+            drawing = _Drawing(COMPLIANCE, variant, 0.24 * span + 1.6)
+            axes = drawing.fig.subplots(1, 2)
+        for ax, (table, column, colour, title), labels, positions in zip(axes, panels, labelled, slot_lines):
+            ax.set_title("\n".join(textwrap.wrap(title, 28)), fontsize=variant.font)
+            _tidy(ax, grid="x", variant=variant)
+            if table.empty:
+                ax.text(0.5, 0.5, "Tidak ada (none)", ha="center", va="center", transform=ax.transAxes,
+                        fontsize=variant.font)
+                ax.set_axis_off()
+                continue
+            values = table[column].astype(float).tolist()
+            bars = ax.barh(positions, values, color=colour, height=0.6)
+            drawing.name_bars(bars, [f"{column}-{npp}" for npp in table["npp"]])
+            for position, count in zip(positions, table[column]):
+                ax.annotate(format_number(count), (float(count), position), va="center",
+                            fontsize=variant.font - 1, xytext=(3, 0), textcoords="offset points")
+            drawing.label_ticks(ax, positions, labels, [f"{column}-{npp}" for npp in table["npp"]],
+                                table["name"].astype(str).tolist())
+            ax.set_ylim(span - 0.4, -0.6)  # one bar size in both panels, top down
+            ax.set_xlim(0, max(values) * 1.2)
+            ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.xaxis.set_major_locator(MaxNLocator(3 if variant.narrow else 5, integer=True))
+        return drawing
+
+    return _render(COMPLIANCE, "Pemberi kerja prioritas (priority employers)", draw)
+
+
+def _stacked_positions(line_counts: list[int]) -> list[float]:
+    """Bar positions top down, each row as tall as its label's lines."""
+    positions, at = [], 0.0
+    for lines in line_counts:
+        at += (lines - 1) * 0.35
+        positions.append(at)
+        at += 1 + (lines - 1) * 0.35
+    return positions
+
+
+def _label_bars(ax, bars, labels, variant: Variant, top: float, horizontal: bool) -> None:
+    """Each bar's value: inside a long bar (white), after a short one."""
+    for bar, label in zip(bars, labels):
+        length = bar.get_width() if horizontal else bar.get_height()
+        inside = length >= top * 0.3
+        ax.annotate(label, (0 if inside else length, bar.get_y() + bar.get_height() / 2), va="center",
+                    color="white" if inside else "black", fontsize=variant.font - 1,
+                    xytext=(3, 0), textcoords="offset points")
 
 
 def _target_path(city: pd.DataFrame, target_path: pd.DataFrame) -> pd.DataFrame:
@@ -197,22 +417,27 @@ def _target_path(city: pd.DataFrame, target_path: pd.DataFrame) -> pd.DataFrame:
     return path.astype({"year": int, "target_rate": float})
 
 
-def _sector_label(sector: str, name) -> str:
-    return f"{sector}  {_shorten(name, 34)}" if not is_missing(name) else sector
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _tidy(ax, grid: str) -> None:
+def _tidy(ax, grid: str, variant: Variant) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis=grid, color="#e5e5e5", linewidth=0.6)
     ax.set_axisbelow(True)
+    ax.tick_params(labelsize=variant.font - 0.5)
 
 
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig)  # Agg explicitly: no display, no pyplot state
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
+def _id_safe(key: object) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(key))
+
+
+def _inline(svg: str, tooltips: dict[str, str]) -> str:
+    """matplotlib's SVG as an element for an HTML page: scales to its box, tooltips added."""
+    root = ET.fromstring(svg)
+    for attribute in ("width", "height"):
+        root.attrib.pop(attribute, None)
+    root.set("role", "img")
+    for element in root.iter():
+        tooltip = tooltips.get(element.get("id", ""))
+        if tooltip:
+            title = ET.Element(f"{{{_SVG}}}title")
+            title.text = tooltip
+            element.insert(0, title)
+    return ET.tostring(root, encoding="unicode")

@@ -65,10 +65,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     return found > 0
 
 
-def read_published(con: duckdb.DuckDBPyConnection) -> dict[str, PublishedTable]:
-    """Every published mart table that exists, suppressed where the rules say so."""
+def read_published(
+    con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = PUBLISHED_TABLES
+) -> dict[str, PublishedTable]:
+    """Every published mart table of ``names`` that exists, suppressed where the rules say so."""
     published = {}
-    for name in PUBLISHED_TABLES:
+    for name in names:
         if not table_exists(con, "mart", name):
             continue
         exact = con.sql(f"select * from mart.{name} order by {ROW_ORDER[name]}").to_arrow_table()

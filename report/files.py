@@ -6,18 +6,28 @@ import os
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from cakupan.report.charts import CHART_FILES
 from cakupan.report.data import PUBLISHED_TABLES, PublishedTable
-from cakupan.report.page import CHART_FILES
 
 INDEX_FILE = "index.html"
 EXPORT_FORMATS = ("parquet", "csv")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_START = r"^([=+\-@\t\r])"
+
+
+def export_file_names(table: str) -> list[str]:
+    return [f"{table}.{extension}" for extension in EXPORT_FORMATS]
+
+
 REPORT_FILE_NAMES = (
     INDEX_FILE,
     *CHART_FILES,
-    *(f"{table}.{extension}" for table in PUBLISHED_TABLES for extension in EXPORT_FORMATS),
+    *(name for table in PUBLISHED_TABLES for name in export_file_names(table)),
 )
 
 
@@ -29,7 +39,8 @@ def write_bytes(path: Path, content: bytes) -> Path:
 
 
 def write_exports(published: dict[str, PublishedTable], out_dir: Path) -> list[Path]:
-    """Each published table as Parquet and CSV (header row, ISO dates, NULL as empty field)."""
+    """Each published table as Parquet (exact) and CSV (header row, ISO dates, NULL as empty
+    field, and text that a spreadsheet would run as a formula prefixed with ')."""
     written = []
     for table in published.values():
         arrow = table.to_arrow()
@@ -38,9 +49,20 @@ def write_exports(published: dict[str, PublishedTable], out_dir: Path) -> list[P
             pq.write_table(arrow, temporary)
         csv_path = out_dir / f"{table.name}.csv"
         with _replacing(csv_path) as temporary:
-            pa_csv.write_csv(arrow, temporary)
+            pa_csv.write_csv(neutralise_formulas(arrow), temporary)
         written += [parquet_path, csv_path]
     return written
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Text cells starting like a formula get a leading apostrophe, which a spreadsheet shows
+    as text; numbers and dates are untouched (a negative number is not text)."""
+    columns = [
+        pc.replace_substring_regex(column, pattern=FORMULA_START, replacement=r"'\1")
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else column
+        for column in table.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def remove_stale(out_dir: Path, written: list[Path]) -> None:

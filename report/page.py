@@ -1,33 +1,29 @@
-"""The report page: headline figures, charts (embedded as data URIs) and short tables."""
+"""The report page: headline cards, charts (inline SVG), tables and the downloads."""
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 
 import jinja2
 import pandas as pd
 
 from cakupan.report import charts
+from cakupan.report.charts import Chart
 from cakupan.report.data import CITY, COMPLIANCE, DISTRICT, SECTOR, PublishedTable
-from cakupan.report.formatting import (
-    SUPPRESSED,
-    format_date,
-    format_number,
-    format_percent,
-    is_missing,
-    is_true,
-)
-from cakupan.report.suppression import SMALL_CELL_LIMIT, SUPPRESSED_SUFFIX
+from cakupan.report.files import export_file_names
+from cakupan.report.formatting import format_date, format_number, format_percent, is_missing, is_true
+from cakupan.report.suppression import SMALL_CELL_LIMIT
+from cakupan.report.tables import Table, city_table, district_table, employer_table, sector_table
 
 WORK_LIST_LENGTH = 10
-CITY_CHART = "city_coverage.png"
-COMPOSITION_CHART = "composition.png"
-SECTOR_CHART = "sector_coverage.png"
-DISTRICT_CHART = "district_coverage.png"
-COMPLIANCE_CHART = "compliance.png"
-CHART_FILES = (CITY_CHART, COMPOSITION_CHART, SECTOR_CHART, DISTRICT_CHART, COMPLIANCE_CHART)
+TABLE_DESCRIPTIONS = {
+    CITY: "Cakupan kota per tahun (city coverage by year), angka tepat (exact)",
+    SECTOR: "Cakupan per sektor dan tahun (by sector and year), sel kecil disembunyikan (small cells suppressed)",
+    DISTRICT: "Pekerja tercakup per kecamatan dan tahun (by district and year), sel kecil disembunyikan",
+    COMPLIANCE: "Daftar kerja kepatuhan: semua pemberi kerja aktif (compliance work list, every "
+                "active employer), untuk pengawas, bukan data terbuka (for inspectors, not open data)",
+}
 
 _TEMPLATE = jinja2.Environment(
     loader=jinja2.FunctionLoader(lambda name: files(__package__).joinpath(name).read_text("utf-8")),
@@ -39,53 +35,51 @@ _TEMPLATE = jinja2.Environment(
 
 
 @dataclass(frozen=True)
-class Cell:
+class Link:
     text: str
-    kind: str = "num"  # num | text | date | suppressed | good | bad
+    href: str
 
 
 @dataclass(frozen=True)
-class Table:
-    caption: str
-    headers: list[str]
-    rows: list[list[Cell]]
-    note: str = ""
+class Download:
+    """What one published table or chart holds, and its files."""
 
-    @property
-    def header_kinds(self) -> list[str]:
-        """Each header aligned like its column's cells."""
-        if not self.rows:
-            return ["text"] * len(self.headers)
-        return ["text" if cell.kind in ("text", "date") else "num" for cell in self.rows[0]]
-
-
-@dataclass(frozen=True)
-class EmbeddedChart:
-    file_name: str
-    title: str
-    data_uri: str
+    description: str
+    links: list[Link]
 
 
 @dataclass(frozen=True)
 class Section:
     title: str
     intro: str
-    charts: list[EmbeddedChart]
+    charts: list[Chart]
     tables: list[Table]
+    links: list[Link] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Headline:
+    """A headline card; ``delta`` is an optional change beside the value (e.g. since last night)."""
+
     label: str
     value: str
     note: str
     tone: str = ""  # good | bad | "" (neutral)
+    delta: str = ""
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A message above the headline cards (e.g. a late delivery)."""
+
+    text: str
+    tone: str = "warning"
 
 
 @dataclass(frozen=True)
 class Page:
     html: str
-    charts: dict[str, bytes]
+    charts: dict[str, bytes]  # chart file name -> PNG
 
 
 def latest_city_row(published: dict[str, PublishedTable]) -> pd.Series | None:
@@ -118,7 +112,7 @@ def headline_figures(latest: pd.Series) -> list[Headline]:
         Headline(
             f"Target {year}",
             format_percent(latest["target_rate"]) if has_target else "–",
-            "Target kota (city target, ALL)" if has_target else "Tahun ini tanpa target",
+            "Target kota (city target)" if has_target else "Tahun ini tanpa target",
         ),
         Headline(
             "Kesenjangan (gap)",
@@ -133,80 +127,85 @@ def build_page(
     published: dict[str, PublishedTable],
     target_path: pd.DataFrame,
     sector_names_en: dict[str, str],
+    banners: list[Banner] | None = None,
 ) -> Page:
-    """The page's HTML and the chart PNGs it embeds (empty marts: a page that says so)."""
+    """The page's HTML and the chart PNGs it links (empty marts: a page that says so)."""
     latest = latest_city_row(published)
     if latest is None:
-        html = _TEMPLATE.render(as_of=None, headlines=[], sections=[], notes=_notes())
+        html = _TEMPLATE.render(as_of=None, banners=banners or [], headlines=[], sections=[],
+                                downloads=[], notes=_notes())
         return Page(html, {})
 
     year = int(latest["year"])
-    chart_pngs: dict[str, bytes] = {}
     city = published[CITY].frame.sort_values("year").reset_index(drop=True)
-    chart_pngs[CITY_CHART] = charts.city_chart(city, target_path)
-    chart_pngs[COMPOSITION_CHART] = charts.composition_chart(city)
     sections = [
         Section(
             "Cakupan kota per tahun (city coverage by year)",
             "Pekerja tercakup (covered persons) dibagi angkatan kerja BPS (workforce), pada "
             "31 Desember tiap tahun atau tanggal data terakhir.",
-            [_embed(CITY_CHART, "Cakupan terhadap target", chart_pngs),
-             _embed(COMPOSITION_CHART, "Komposisi formal / informal / rentan", chart_pngs)],
-            [_city_table(city)],
+            [charts.city_chart(city, target_path), charts.composition_chart(city)],
+            [city_table(city)],
         )
     ]
 
+    sector_names: dict[str, str] = {}
     sectors = _rows_of_year(published.get(SECTOR), year)
     if sectors is not None:
         ordered = _sort_sectors(sectors)
-        chart_pngs[SECTOR_CHART] = charts.sector_chart(ordered[ordered["workforce"].notna()], year)
+        sector_names = {row["sector"]: row["sector_name"] for _, row in ordered.iterrows()
+                        if not is_missing(row["sector_name"])}
+        with_workforce = ordered[ordered["workforce"].notna()]
         sections.append(Section(
             f"Sektor {year} (sectors)",
             "Diurutkan dari cakupan tertinggi. Angkatan kerja per sektor adalah perkiraan "
             "(estimate) dari pembagian BPS.",
-            [_embed(SECTOR_CHART, "Cakupan per sektor", chart_pngs)],
-            [_sector_table(ordered, sector_names_en, year)],
+            [charts.sector_chart(with_workforce, year)] if not with_workforce.empty else [],
+            [sector_table(ordered, sector_names_en, year)],
         ))
 
     districts = _rows_of_year(published.get(DISTRICT), year)
     if districts is not None:
         ordered = districts.sort_values("district").reset_index(drop=True)
-        chart_pngs[DISTRICT_CHART] = charts.district_chart(ordered, year)
         sections.append(Section(
             f"Kecamatan {year} (districts)",
             "Tidak ada angkatan kerja per kecamatan, maka tanpa tingkat cakupan (no rate).",
-            [_embed(DISTRICT_CHART, "Pekerja tercakup per kecamatan", chart_pngs)],
-            [_district_table(ordered, year)],
+            [charts.district_chart(ordered, year)],
+            [district_table(ordered, year)],
         ))
 
     compliance = published.get(COMPLIANCE)
     if compliance is not None:
         unregistered, below_umk = _work_lists(compliance.frame)
-        chart_pngs[COMPLIANCE_CHART] = charts.compliance_chart(unregistered, below_umk)
         sections.append(Section(
             "Daftar kerja kepatuhan (compliance work list)",
             _compliance_intro(compliance.frame, latest),
-            [_embed(COMPLIANCE_CHART, "Pemberi kerja prioritas", chart_pngs)],
+            [charts.compliance_chart(unregistered, below_umk)],
             [
-                _employer_table(unregistered, f"{WORK_LIST_LENGTH} pemberi kerja dengan pekerja "
-                                "belum didaftarkan terbanyak (most unregistered workers)"),
-                _employer_table(below_umk, f"{WORK_LIST_LENGTH} pemberi kerja dengan akun upah di "
-                                "bawah UMK terbanyak (most accounts below the UMK)"),
+                employer_table(unregistered, f"{WORK_LIST_LENGTH} pemberi kerja dengan pekerja "
+                               "belum didaftarkan terbanyak (most unregistered workers)", sector_names),
+                employer_table(below_umk, f"{WORK_LIST_LENGTH} pemberi kerja dengan akun upah di "
+                               "bawah UMK terbanyak (most accounts below the UMK)", sector_names),
             ],
+            [Link(name, name) for name in export_file_names(COMPLIANCE)],
         ))
 
+    chart_list = [chart for section in sections for chart in section.charts]
     html = _TEMPLATE.render(
         as_of=format_date(latest["ref_date"]),
+        banners=banners or [],
         headlines=headline_figures(latest),
         sections=sections,
+        downloads=_downloads(published, chart_list),
         notes=_notes(),
     )
-    return Page(html, chart_pngs)
+    return Page(html, {chart.file_name: chart.png for chart in chart_list})
 
 
-def _embed(file_name: str, title: str, chart_pngs: dict[str, bytes]) -> EmbeddedChart:
-    encoded = base64.b64encode(chart_pngs[file_name]).decode("ascii")
-    return EmbeddedChart(file_name, title, f"data:image/png;base64,{encoded}")
+def _downloads(published: dict[str, PublishedTable], chart_list: list[Chart]) -> list[Download]:
+    tables = [Download(TABLE_DESCRIPTIONS[table], [Link(name, name) for name in export_file_names(table)])
+              for table in published]
+    return tables + [Download(f"Grafik (chart): {chart.title}", [Link(chart.file_name, chart.file_name)])
+                     for chart in chart_list]
 
 
 def _rows_of_year(table: PublishedTable | None, year: int) -> pd.DataFrame | None:
@@ -221,90 +220,6 @@ def _sort_sectors(sectors: pd.DataFrame) -> pd.DataFrame:
     return sectors.sort_values(
         ["coverage_rate", "sector"], ascending=[False, True], na_position="last"
     ).reset_index(drop=True)
-
-
-def _count(row: pd.Series, column: str) -> Cell:
-    return _derived(row, column, column, format_number)
-
-
-def _derived(row: pd.Series, column: str, hidden_with: str, formatter) -> Cell:
-    """A value published unless the count it belongs to (``hidden_with``) is suppressed."""
-    if is_true(row.get(hidden_with + SUPPRESSED_SUFFIX)):
-        return Cell(SUPPRESSED, "suppressed")
-    return Cell(formatter(row[column]))
-
-
-def _on_track(value) -> Cell:
-    if is_missing(value):
-        return Cell("–")
-    return Cell("ya" if value else "tidak", "good" if value else "bad")
-
-
-def _city_table(city: pd.DataFrame) -> Table:
-    rows = [
-        [
-            Cell(f"{int(row['year'])}" + ("*" if is_true(row["workforce_carried_forward"]) else ""), "text"),
-            Cell(format_date(row["ref_date"]), "date"),
-            Cell(format_number(row["workforce"])),
-            Cell(format_number(row["covered"])),
-            Cell(format_number(row["covered_formal"])),
-            Cell(format_number(row["covered_informal"])),
-            Cell(format_number(row["covered_vulnerable"])),
-            Cell(format_percent(row["coverage_rate"])),
-            Cell(format_percent(row["target_rate"])),
-            Cell(format_number(row["gap_workers"])),
-            _on_track(row["on_track"]),
-        ]
-        for _, row in city.iterrows()
-    ]
-    return Table(
-        "Kota Malang per tahun",
-        ["Tahun", "Tanggal acuan", "Angkatan kerja (workforce)", "Tercakup (covered)", "Formal",
-         "Informal", "Rentan (vulnerable)", "Cakupan (coverage)", "Target", "Kesenjangan (gap)",
-         "Sesuai target (on track)"],
-        rows,
-        "* angkatan kerja tahun terakhir dibawa dari tahun sebelumnya (carried forward)."
-        if any(is_true(value) for value in city["workforce_carried_forward"]) else "",
-    )
-
-
-def _sector_table(sectors: pd.DataFrame, names_en: dict[str, str], year: int) -> Table:
-    rows = []
-    for _, row in sectors.iterrows():
-        name = row["sector_name"] if not is_missing(row["sector_name"]) else ""
-        english = names_en.get(row["sector"], "")
-        rows.append([
-            Cell(f"{row['sector']} {name}" + (f" ({english})" if english else ""), "text"),
-            Cell(format_number(row["workforce"])),
-            _count(row, "covered"),
-            _count(row, "covered_formal"),
-            _count(row, "covered_informal"),
-            _count(row, "covered_vulnerable"),
-            _derived(row, "coverage_rate", "covered", format_percent),
-            _derived(row, "formal_coverage_rate", "covered_formal", format_percent),
-            Cell(format_percent(row["target_rate"])),
-            _derived(row, "gap_workers", "covered", format_number),
-        ])
-    return Table(
-        f"Sektor KBLI {year}",
-        ["Sektor", "Angkatan kerja (workforce)", "Tercakup (covered)", "Formal", "Informal",
-         "Rentan (vulnerable)", "Cakupan (coverage)", "Cakupan formal", "Target", "Kesenjangan (gap)"],
-        rows,
-    )
-
-
-def _district_table(districts: pd.DataFrame, year: int) -> Table:
-    rows = [
-        [
-            Cell(row["district"].title(), "text"),
-            _count(row, "covered"),
-            _count(row, "covered_formal"),
-            _count(row, "covered_informal"),
-            _count(row, "covered_vulnerable"),
-        ]
-        for _, row in districts.iterrows()
-    ]
-    return Table(f"Kecamatan {year}", ["Kecamatan", "Tercakup (covered)", "Formal", "Informal", "Rentan (vulnerable)"], rows)
 
 
 def _work_lists(compliance: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -323,31 +238,7 @@ def _compliance_intro(compliance: pd.DataFrame, latest: pd.Series) -> str:
         f"{format_date(latest['ref_date'])}: {format_number(int(compliance['pds_workers'].sum()))} "
         f"belum mendaftarkan semua pekerjanya ({format_number(int(compliance['unregistered_workers'].sum()))} "
         f"pekerja, PDS tenaga kerja) dan {format_number(int(compliance['pds_wage'].sum()))} "
-        "melaporkan upah di bawah UMK (PDS upah). Daftar lengkap: employer_compliance.csv."
-    )
-
-
-def _employer_table(employers: pd.DataFrame, caption: str) -> Table:
-    rows = [
-        [
-            Cell(row["npp"], "text"),
-            Cell(row["name"], "text"),
-            Cell(row["sector"], "text"),
-            Cell(row["district"].title(), "text"),
-            Cell(row["size_class"].title(), "text"),
-            Cell(format_number(row["reported_workers"])),
-            Cell(format_number(row["enrolled_workers"])),
-            Cell(format_number(row["unregistered_workers"])),
-            Cell(format_number(row["below_umk_accounts"])),
-        ]
-        for _, row in employers.iterrows()
-    ]
-    return Table(
-        caption,
-        ["NPP", "Nama", "Sektor", "Kecamatan", "Skala", "Dilaporkan (reported)",
-         "Terdaftar (enrolled)", "Belum terdaftar (unregistered)", "Akun < UMK"],
-        rows,
-        "" if rows else "Tidak ada (none).",
+        "melaporkan upah di bawah UMK (PDS upah). Daftar lengkap (full list):"
     )
 
 
@@ -358,6 +249,8 @@ def _notes() -> list[str]:
         "suppression). Angka 0 ditampilkan. Tabel gudang data (warehouse) tetap utuh.",
         "Kategori: formal = segmen PU dan JAKON; rentan (vulnerable) = BPU dibayar APBD; "
         "informal = BPU lainnya. Satu orang (NIK) dihitung sekali.",
-        "Data ekspor (BI): file Parquet dan CSV di folder ini; per sektor dan per kecamatan "
-        "dengan penyembunyian yang sama, kolom *_suppressed menandai sel yang disembunyikan.",
+        "Data ekspor (BI): file Parquet dan CSV di bawah; per sektor dan per kecamatan "
+        "dengan penyembunyian yang sama, kolom *_suppressed menandai sel yang disembunyikan. "
+        "Di CSV, teks yang diawali =, +, -, @ diberi tanda ' agar tidak dijalankan sebagai rumus "
+        "spreadsheet (Parquet tetap persis).",
     ]

@@ -1,13 +1,13 @@
-"""Shared fixtures: a temporary landing of extract CSV files, valid rows, a test key; a real
-Prefect server on 127.0.0.1 (a free port) started for the tests that need one and stopped after;
-a small generated landing for the flows and the command."""
+"""Shared fixtures: a temporary landing of extract CSV files, valid rows, a test key, a
+warehouse path; a real Prefect server on 127.0.0.1 (a free port) started for the tests that
+need one and stopped after; a small generated landing for the flows and the command."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
-import re
 import os
 import shutil
 import signal
@@ -19,11 +19,15 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
+import duckdb
 import pytest
 
-from cakupan.flows.tasks.read import SPEC_COLUMNS
-from cakupan.flows.tasks.validate import RowValidation
+from cakupan.ingest.audit import FileOutcome
+from cakupan.ingest.discover import LandedFile, file_sha256, plan
+from cakupan.ingest.extracts import SPEC_COLUMNS, parse_name
+from cakupan.ingest.load import load_chunk
+from cakupan.ingest.pseudonymise import prepare_slice
+from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 
 TEST_SECRET = "cakupan ingest test key, 32 bytes or more"
@@ -110,37 +114,43 @@ def write_extract(tmp_landing):
 
 
 @pytest.fixture
-def ingest_key(monkeypatch) -> PiiKey:
-    """The key, also set in the environment as a run gets it."""
+def warehouse(tmp_path) -> Path:
+    """The path of a warehouse file in a folder of its own (the first connection creates it)."""
+    return tmp_path / "warehouse" / "cakupan.duckdb"
+
+
+@pytest.fixture
+def pii_key(monkeypatch) -> PiiKey:
+    """The key, also set in the environment as a run (and its workers) get it."""
     monkeypatch.setenv(KEY_VARIABLE, TEST_SECRET)
     return PiiKey(TEST_SECRET.encode("utf-8"))
 
 
-def _failing(frame: pd.DataFrame, column: str, length: int, required: bool) -> set[int]:
-    pattern = re.compile(rf"\d{{{length}}}")
-    return {
-        index
-        for index, value in frame[column].items()
-        if (required if pd.isna(value) else not pattern.fullmatch(value))
-    }
-
-
 @pytest.fixture
-def simple_validate():
-    """Stands in for validate_rows: npp 8 digits (required for employers), nik 16."""
+def ingest(tmp_path):
+    """Runs the ingest library end to end in the test process, as the flows do on their
+    workers and writer: plan, prepare every slice, load chunk by chunk.
 
-    def validate(kind: str, frame: pd.DataFrame) -> RowValidation:
-        assert list(frame.columns) == [*SPEC_COLUMNS[kind], "_file", "_extract_date"]
-        failures: dict[int, list[str]] = {}
-        checks = [("npp", 8, kind == "employers", "npp_format")]
-        if kind == "enrolments":
-            checks.append(("nik", 16, True, "nik_format"))
-        for column, length, required, rule in checks:
-            for index in _failing(frame, column, length, required):
-                failures.setdefault(index, []).append(rule)
-        return RowValidation(failures, results=None)
+    ingest(landing, warehouse (a path or an open connection), names, key, run_id="run-1",
+    pages=None, **plan options) -> {file name: outcome}
+    """
+    scratch = tmp_path / "scratch"
 
-    return validate
+    def run(landing: Path, warehouse, names: list[str], key: PiiKey | None, run_id: str = "run-1",
+            pages: Path | None = None, **plan_options) -> dict[str, FileOutcome]:
+        files = [
+            LandedFile(name, *parse_name(name), file_sha256(landing / name), (landing / name).stat().st_size)
+            for name in names
+        ]
+        opened = contextlib.nullcontext(warehouse) if isinstance(warehouse, duckdb.DuckDBPyConnection) else connect(warehouse)
+        outcomes: dict[str, FileOutcome] = {}
+        with opened as con:
+            for chunk in plan(files, **plan_options):
+                results = [prepare_slice(landing, work, scratch / run_id, key, pages) for work in chunk.slices]
+                outcomes |= {o.name: o for o in load_chunk(con, results, run_id)}
+        return outcomes
+
+    return run
 
 
 # --- Prefect server and a generated landing, for the flows and the command ---
@@ -236,10 +246,6 @@ def generated_landing(tmp_path_factory):
 
 @pytest.fixture
 def landing(generated_landing, tmp_path):
+    """A copy of the generated landing, free to change."""
     return Path(shutil.copytree(generated_landing, tmp_path / "landing"))
 
-
-@pytest.fixture
-def pii_key(monkeypatch):
-    monkeypatch.setenv("CAKUPAN_PII_KEY", "test-key-for-flows-32-bytes-or-more")
-    return "test-key-for-flows-32-bytes-or-more"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -10,10 +9,9 @@ from typing import Iterator
 
 import duckdb
 
+from cakupan.config import duckdb_memory_limit
+
 SCHEMA_SQL = files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
-# DuckDB's share of memory; beyond it DuckDB spills to disk. Province-scale loads and rebuilds
-# otherwise take most of the machine (DuckDB's own default is 80% of RAM).
-MEMORY_LIMIT = os.environ.get("CAKUPAN_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
 class Refused(RuntimeError):
@@ -36,7 +34,7 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
             raise WarehouseBusy(f"{path}: another process is writing the warehouse") from exc
         raise
     con.execute("set enable_progress_bar = false")
-    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     if not read_only:
         con.execute(SCHEMA_SQL)
     return con
@@ -50,3 +48,15 @@ def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDB
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block writes, or none of it."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise

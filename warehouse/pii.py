@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-
 from pathlib import Path
 
 import duckdb
 
+from cakupan.config import PII_KEY_ENV, pii_key_secret
 from cakupan.warehouse.connection import Refused, connect
 
-KEY_VARIABLE = "CAKUPAN_PII_KEY"
+KEY_VARIABLE = PII_KEY_ENV
 # HMAC-SHA256's own block of strength; a shorter secret is guessable offline from the hashes.
 MIN_KEY_BYTES = 32
 MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -80,7 +79,7 @@ def hmac_sql(column: str) -> str:
 
 def key_from_env() -> PiiKey:
     """The key from CAKUPAN_PII_KEY, or a clear error naming the variable."""
-    secret = os.environ.get(KEY_VARIABLE, "")
+    secret = pii_key_secret()
     if not secret:
         raise PiiKeyMissing(
             f"{KEY_VARIABLE} is not set: NIK and KPJ are hashed with this secret key before they are "
@@ -97,7 +96,11 @@ def verify_key(key: PiiKey, recorded: list[str]) -> None:
             f"{MIN_KEY_BYTES}): make one with `{MAKE_KEY}`, keep it secret, and use it for every run "
             "of this warehouse"
         )
-    if any(fingerprint != key.fingerprint for fingerprint in recorded):
+    _refuse_other_key(key.fingerprint, recorded)
+
+
+def _refuse_other_key(fingerprint: str, recorded: list[str]) -> None:
+    if any(known != fingerprint for known in recorded):
         raise PiiKeyMismatch(
             f"the key in {KEY_VARIABLE} differs from the one this warehouse was loaded "
             "with (fingerprint mismatch in audit.pii_key): person counts would break; "
@@ -120,19 +123,22 @@ def verify_key_for(warehouse: str | Path) -> PiiKey:
     return key
 
 
-def check_key(con: duckdb.DuckDBPyConnection, key: PiiKey) -> None:
-    """Refuse a different or weak key; record the key's fingerprint on first use.
+def check_key(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Record the key's fingerprint (`PiiKey.fingerprint`) on first use; refuse a different
+    key later. The writer checks the fingerprint the workers hashed with: it never needs
+    the key itself (its strength was checked at the start of the run, `verify_key_for`).
 
     Runs inside the caller's transaction so that the first load and its fingerprint
     commit together.
     """
     recorded = recorded_fingerprints(con)
-    verify_key(key, recorded)
     if not recorded:
         con.execute(
             "insert into audit.pii_key values (?, ?)",
-            [key.fingerprint, datetime.now(timezone.utc).replace(tzinfo=None)],
+            [fingerprint, datetime.now(timezone.utc).replace(tzinfo=None)],
         )
+        return
+    _refuse_other_key(fingerprint, recorded)
 
 
 def mask(value: str | None) -> str | None:

@@ -7,12 +7,13 @@ reading of the city's target instead of the default relative one.
 
 from __future__ import annotations
 
-import os
 from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from cakupan.config import TARGETS_ENV, reference_dir, targets_reading
 
 SHIPPED = Path(str(files(__package__).joinpath("reference")))
 
@@ -49,15 +50,15 @@ def reference_path(name: str) -> Path:
     """The file that holds table `name`: the user's override if present, else the shipped one."""
     file_name = f"{name}.csv"
     if name == "targets":
-        reading = os.environ.get("CAKUPAN_TARGETS", "relative")
+        reading = targets_reading()
         if reading not in TARGET_READINGS:
             raise ReferenceError(
-                f"CAKUPAN_TARGETS={reading!r}: expected one of {', '.join(TARGET_READINGS)}"
+                f"{TARGETS_ENV}={reading!r}: expected one of {', '.join(TARGET_READINGS)}"
             )
         file_name = TARGET_READINGS[reading]
-    override = os.environ.get("CAKUPAN_REFERENCE_DIR")
-    if override and (Path(override) / file_name).is_file():
-        return Path(override) / file_name
+    override = reference_dir()
+    if override and (override / file_name).is_file():
+        return override / file_name
     return SHIPPED / file_name
 
 

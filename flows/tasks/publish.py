@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from cakupan.transforms import build
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.reference import load_reference
-from cakupan.flows.tasks.retries import RETRY_ON_IO
+from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="publish-tables", cache_policy=NO_CACHE, **RETRY_ON_IO)

@@ -9,9 +9,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from cakupan.config import report_dir
-from cakupan.report import report_markdown, write_report
+from cakupan.report.data import CITY, read_published
+from cakupan.report.summary import report_markdown
+from cakupan.report.tables import city_table
+from cakupan.report.writer import write_report
 from cakupan.warehouse.connection import connect
-from cakupan.flows.tasks.retries import RETRY_ON_IO
+from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="write-report", cache_policy=NO_CACHE, **RETRY_ON_IO)
@@ -29,18 +32,14 @@ def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
     out_dir = Path(report_dir(warehouse))
     with connect(warehouse, read_only=True) as con:
         coverage_markdown = report_markdown(con, out_dir)
-        cursor = con.execute(
-            "select * replace (cast(ref_date as varchar) as ref_date) from mart.coverage_city_year order by year"
-        )
-        columns = [column[0] for column in cursor.description]
-        city = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        city = city_table(read_published(con, (CITY,))[CITY].frame)
     create_markdown_artifact(
         markdown=run_summary_markdown + "\n\n" + coverage_markdown,
         key="cakupan-run",
         description="Files loaded, quarantined and rejected; city coverage against target",
     )
     create_table_artifact(
-        table=city,
+        table=city.records(),
         key="cakupan-coverage-city-year",
         description="mart.coverage_city_year",
     )

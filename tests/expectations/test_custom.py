@@ -176,7 +176,7 @@ def test_a_rule_missing_its_parameters_is_refused(rule, message):
 
 
 def test_a_suite_entry_with_a_bad_rule_is_a_suite_error(tmp_path):
-    from cakupan.flows.tasks.validate import SuiteError, read_suite
+    from cakupan.ingest.validate.suites import SuiteError, read_suite
 
     path = tmp_path / "suite.json"
     path.write_text(json.dumps({"name": "t", "expectations": [{

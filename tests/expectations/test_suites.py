@@ -3,7 +3,8 @@ from importlib import resources
 
 import pytest
 
-from cakupan.flows.tasks.validate import KINDS, SuiteError, load_suite, read_suite
+from cakupan.ingest.extracts import KINDS
+from cakupan.ingest.validate.suites import SuiteError, load_suite, read_suite
 
 
 def suite_json(kind):
@@ -88,7 +89,7 @@ def test_kbli_division_rule_agrees_with_the_reference_divisions(kind):
     (warehouse/reference/kbli_divisions.csv) maps the valid ones to sections: they must agree."""
     import re
 
-    from cakupan.flows.tasks.validate import load_suite
+    from cakupan.ingest.validate.suites import load_suite
     from cakupan.warehouse.reference import read_reference
 
     (rule,) = [e for e in load_suite(kind).expectations if e.meta.get("rule") == "kbli_division"]

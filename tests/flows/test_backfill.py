@@ -4,23 +4,26 @@ import pytest
 
 import cakupan.flows.pipeline as pipeline
 from cakupan.flows.backfill import NothingToResume, backfill
-from cakupan.flows.tasks import ingest
+from cakupan.ingest import discover
 from cakupan.warehouse.connection import connect
 
 
 @pytest.fixture
 def third_chunk_fails(monkeypatch):
-    """Chunks of 4 files; the third chunk tried dies of I/O (only that once). Yields the chunks tried."""
-    monkeypatch.setattr(pipeline, "plan_chunks", lambda files: ingest.plan_chunks(files, max_files=4))
-    real_chunk, calls = pipeline.ingest_chunk, []
+    """Chunks of 4 files; loading the third chunk tried dies of I/O (only that once).
+    Yields the files of the chunks tried."""
+    monkeypatch.setattr(
+        pipeline, "plan", lambda files, **options: discover.plan(files, **options, chunk_files=4)
+    )
+    real_load, calls = pipeline.load, []
 
-    def failing_third_chunk(*args, **kwargs):
-        calls.append(args[2])
+    def failing_third_load(warehouse, results, run_id):
+        calls.append(sorted({f.name for result in results for f in result.files}))
         if len(calls) == 3:
             raise OSError("disk went away")
-        return real_chunk(*args, **kwargs)
+        return real_load(warehouse, results, run_id)
 
-    monkeypatch.setattr(pipeline, "ingest_chunk", failing_third_chunk)
+    monkeypatch.setattr(pipeline, "load", failing_third_load)
     return calls
 
 

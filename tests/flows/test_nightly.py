@@ -88,7 +88,7 @@ def test_artifacts_summarise_the_run_without_identifiers(prefect_api, landing, p
     assert "files rejected: **1**" in summary and "employers_20250305.csv" in summary
     assert "files loaded: **23**" in summary
     city = by_key["cakupan-coverage-city-year"].data
-    assert "coverage_rate" in city and "2025-03-12" in city
+    assert "Cakupan (coverage)" in city and "12 Maret 2025" in city
 
     identifiers = set()
     for path in landing.glob("enrolments_*.csv"):

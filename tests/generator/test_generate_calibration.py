@@ -26,7 +26,8 @@ SEGMENT_PRIORITY = {"PU": 0, "JAKON": 1, "BPU": 2}
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory):
+def current_accounts(tmp_path_factory):
+    """(accounts, employers) of a generated month, current versions by key."""
     folder = tmp_path_factory.mktemp("calibration")
     # A month past the day, so that late terminations of accounts ended by then have landed.
     generate(folder, DAY, date(2025, 4, 30), scale=SCALE, seed=21)
@@ -34,21 +35,21 @@ def landing(tmp_path_factory):
     return current_versions(files, "enrolments"), current_versions(files, "employers")
 
 
-def test_a_third_of_the_workforce_is_covered_in_march_2025(landing):
-    accounts, _ = landing
+def test_a_third_of_the_workforce_is_covered_in_march_2025(current_accounts):
+    accounts, _ = current_accounts
     workforce = read_reference("workforce").query("year == 2025")["employed"].sum() * SCALE
     covered = {a["nik"] for a in accounts.values() if active_on(a, DAY)}
     assert abs(len(covered) / workforce - 0.32) <= 0.02
 
 
-def test_about_150_thousand_active_accounts_at_scale_1(landing):
-    accounts, _ = landing
+def test_about_150_thousand_active_accounts_at_scale_1(current_accounts):
+    accounts, _ = current_accounts
     active = sum(active_on(a, DAY) for a in accounts.values())
     assert 0.9 * 150_000 * SCALE <= active <= 1.1 * 150_000 * SCALE
 
 
-def test_formal_coverage_follows_the_formal_workforce_by_sector(landing):
-    accounts, employers = landing
+def test_formal_coverage_follows_the_formal_workforce_by_sector(current_accounts):
+    accounts, employers = current_accounts
     divisions = read_reference("kbli_divisions")
     section = dict(zip(divisions["division"], divisions["sector"]))
     primary = {}

@@ -128,15 +128,12 @@ def test_a_single_day_is_an_initial_load_only(tmp_path):
     assert summary.rows["enrolments"] > 0
 
 
-def test_clean_landing_passes_the_pipelines_own_validation(clean_landing, tmp_path, monkeypatch):
+def test_clean_landing_passes_the_pipelines_own_validation(clean_landing, ingest, warehouse):
     """The same rows through the project's reader and GX suites: nothing quarantined or rejected."""
-    from cakupan.flows.tasks.ingest import ingest
-    from cakupan.warehouse.connection import connect
     from cakupan.warehouse.pii import PiiKey
 
     names = sorted(p.name for p in clean_landing.folder.iterdir())
-    with connect(tmp_path / "w.duckdb") as con:
-        outcomes = ingest(clean_landing.folder, con, names, "run-1", PiiKey(b"generator-test")).outcomes
+    outcomes = list(ingest(clean_landing.folder, warehouse, names, PiiKey(b"generator-test")).values())
     assert len(outcomes) == len(names)
     assert {o.status for o in outcomes} == {"LOADED"}
     assert sum(o.rows_quarantined for o in outcomes) == 0

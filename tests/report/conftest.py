@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cakupan.report import write_report
+from cakupan.report.writer import write_report
 from cakupan.warehouse.connection import open_warehouse
 
 SECTOR_NAMES = {
@@ -173,7 +173,7 @@ def open_warehouse_with_marts(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path):
+def marts(tmp_path: Path):
     """An open connection to a temporary warehouse holding the hand-made marts."""
     con = open_warehouse_with_marts(tmp_path / "cakupan.duckdb")
     yield con

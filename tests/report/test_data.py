@@ -5,15 +5,15 @@ import pytest
 from cakupan.report.data import read_published, read_sector_names_en, read_target_path
 
 
-def test_city_table_is_published_exactly(warehouse):
-    city = read_published(warehouse)["coverage_city_year"]
+def test_city_table_is_published_exactly(marts):
+    city = read_published(marts)["coverage_city_year"]
 
-    exact = warehouse.sql("select * from mart.coverage_city_year order by year").to_arrow_table()
+    exact = marts.sql("select * from mart.coverage_city_year order by year").to_arrow_table()
     assert city.to_arrow().equals(exact)
 
 
-def test_sector_and_district_tables_are_suppressed_with_flags(warehouse):
-    published = read_published(warehouse)
+def test_sector_and_district_tables_are_suppressed_with_flags(marts):
+    published = read_published(marts)
     sectors = published["coverage_sector_year"].frame.set_index(["year", "sector"])
     districts = published["coverage_district_year"].frame.set_index(["year", "district"])
 
@@ -25,13 +25,13 @@ def test_sector_and_district_tables_are_suppressed_with_flags(warehouse):
     assert pd.isna(districts.at[(2025, "KLOJEN"), "covered_vulnerable"])
     assert districts.at[(2025, "KLOJEN"), "covered"] == 510
     # the warehouse keeps the exact count
-    assert warehouse.sql(
+    assert marts.sql(
         "select covered_informal from mart.coverage_sector_year where year = 2025 and sector = 'P'"
     ).fetchall() == [(7,)]
 
 
-def test_export_schema_keeps_mart_types_and_adds_flags(warehouse):
-    sectors = read_published(warehouse)["coverage_sector_year"]
+def test_export_schema_keeps_mart_types_and_adds_flags(marts):
+    sectors = read_published(marts)["coverage_sector_year"]
 
     assert sectors.schema.field("year").type == pa.int32()
     assert sectors.schema.field("covered").type == pa.int64()
@@ -48,15 +48,15 @@ def test_missing_tables_are_left_out(empty_warehouse):
     assert read_sector_names_en(empty_warehouse) == {}
 
 
-def test_target_path_is_the_city_target_per_year(warehouse):
-    path = read_target_path(warehouse)
+def test_target_path_is_the_city_target_per_year(marts):
+    path = read_target_path(marts)
 
     assert path["year"].tolist() == [2025, 2026, 2027, 2028, 2029, 2030]
     assert path["target_rate"].tolist()[:2] == [0.32, 0.352]
 
 
-def test_a_mart_without_a_spec_column_is_named_in_the_error(warehouse):
-    warehouse.execute("alter table mart.coverage_district_year drop column covered_vulnerable")
+def test_a_mart_without_a_spec_column_is_named_in_the_error(marts):
+    marts.execute("alter table mart.coverage_district_year drop column covered_vulnerable")
 
     with pytest.raises(KeyError, match="mart.coverage_district_year.*covered_vulnerable"):
-        read_published(warehouse)
+        read_published(marts)

@@ -33,10 +33,10 @@ def test_headline_without_a_target():
     assert "carried forward" not in figures[0].note
 
 
-def test_english_sector_names_are_shown_when_ref_sectors_is_loaded(warehouse):
-    warehouse.execute("create table ref.sectors (sector varchar, sector_name varchar, sector_name_en varchar)")
-    warehouse.execute("insert into ref.sectors values ('C', 'Industri Pengolahan', 'Manufacturing')")
-    page = build_page(read_published(warehouse), read_target_path(warehouse), read_sector_names_en(warehouse))
+def test_english_sector_names_are_shown_when_ref_sectors_is_loaded(marts):
+    marts.execute("create table ref.sectors (sector varchar, sector_name varchar, sector_name_en varchar)")
+    marts.execute("insert into ref.sectors values ('C', 'Industri Pengolahan', 'Manufacturing')")
+    page = build_page(read_published(marts), read_target_path(marts), read_sector_names_en(marts))
 
     assert "C Industri Pengolahan (Manufacturing)" in page.html
     assert "Pendidikan (" not in page.html

@@ -1,10 +1,11 @@
-from cakupan.report import report_markdown, write_report
+from cakupan.report.summary import report_markdown
+from cakupan.report.writer import write_report
 
 
-def test_summary_gives_the_latest_year_against_target_and_the_files(warehouse, tmp_path):
+def test_summary_gives_the_latest_year_against_target_and_the_files(marts, tmp_path):
     out = tmp_path / "report"
-    write_report(warehouse, out)
-    summary = report_markdown(warehouse, out)
+    write_report(marts, out)
+    summary = report_markdown(marts, out)
 
     assert summary.startswith("## Cakupan Kota Malang per 31 Desember 2025\n")
     assert "| Cakupan 2025 (coverage) | **20,3%** — 1.627 dari 8.000 pekerja" in summary
@@ -16,8 +17,8 @@ def test_summary_gives_the_latest_year_against_target_and_the_files(warehouse, t
         assert f"- `{name}`" in summary
 
 
-def test_summary_before_any_report_file_says_so(warehouse, tmp_path):
-    summary = report_markdown(warehouse, tmp_path / "not-yet")
+def test_summary_before_any_report_file_says_so(marts, tmp_path):
+    summary = report_markdown(marts, tmp_path / "not-yet")
 
     assert "20,3%" in summary and "belum ada file / no files yet" in summary
 

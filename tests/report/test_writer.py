@@ -1,4 +1,3 @@
-import base64
 import re
 import struct
 from html.parser import HTMLParser
@@ -7,20 +6,20 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from cakupan.report import report_markdown, write_report
+from cakupan.report.summary import report_markdown
+from cakupan.report.writer import write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # A NIK has 16 digits, a KPJ 11; digits after a decimal mark are a fraction, not an identifier.
 IDENTIFIER_LIKE = re.compile(r"(?<![\d.,])(?:\d{16}|\d{11})(?!\d)")
-DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 
 
 class PageParser(HTMLParser):
-    """Tables (caption, header row, body rows), headline values and image sources of the page."""
+    """Tables (caption, header row, body rows), headline values, charts and links of the page."""
 
     def __init__(self):
         super().__init__()
-        self.tables, self.headlines, self.images, self.external = [], [], [], []
+        self.tables, self.headlines, self.charts, self.links, self.external = [], [], [], [], []
         self._text = self._capture = None
         self._row, self._row_is_header = [], False
 
@@ -33,9 +32,11 @@ class PageParser(HTMLParser):
         elif tag in ("td", "th", "caption") or (tag == "div" and attrs.get("class") == "value"):
             self._text, self._capture = "", tag
             self._row_is_header |= tag == "th"
-        elif tag == "img":
-            self.images.append(attrs["src"])
-        if tag in ("link", "script", "iframe") or (tag == "img" and not attrs["src"].startswith("data:")):
+        elif tag == "figure":
+            self.charts.append(attrs["id"])
+        elif tag == "a":
+            self.links.append(attrs["href"])
+        if tag in ("link", "script", "iframe", "img", "object", "embed"):
             self.external.append(tag)
 
     def handle_data(self, data):
@@ -140,14 +141,17 @@ def test_compliance_work_lists_rank_employers(written_report):
     assert "PT Kopi &lt;Arema&gt; &amp; Co" in files.index.read_text(encoding="utf-8")
 
 
-def test_page_is_self_contained_and_embeds_every_chart(written_report):
+def test_page_is_self_contained_and_links_every_file(written_report):
     _, files = written_report
     page = parse(files.index)
+    html = files.index.read_text(encoding="utf-8")
 
     assert page.external == []
-    assert len(page.images) == len(files.charts) == 5
-    embedded = {base64.b64decode(src.split(",", 1)[1]) for src in page.images}
-    assert embedded == {chart.read_bytes() for chart in files.charts}
+    assert page.charts == [f"chart-{chart.stem}" for chart in files.charts]
+    for chart in files.charts:  # drawn inline twice (desktop, phone), linked as a PNG file
+        assert html.count(f'id="{chart.stem}-wide-bar') and html.count(f'id="{chart.stem}-narrow-bar')
+    assert set(page.links) == {path.name for path in (*files.charts, *files.exports)}
+    assert page.links.count("employer_compliance.csv") == 2  # in its section and in the downloads
 
 
 def test_charts_are_png_images_of_a_readable_size(written_report):
@@ -159,11 +163,11 @@ def test_charts_are_png_images_of_a_readable_size(written_report):
     }
     for chart in files.charts:
         width, height = png_size(chart.read_bytes())
-        assert 800 <= width <= 1600 and 300 <= height <= 1400, (chart.name, width, height)
+        assert 800 <= width <= 1600 and 200 <= height <= 1400, (chart.name, width, height)
 
 
 def test_exports_are_readable_with_the_published_columns(written_report):
-    warehouse, files = written_report
+    marts, files = written_report
     out = files.index.parent
     assert {path.name for path in files.exports} == {
         f"{name}.{extension}"
@@ -171,11 +175,11 @@ def test_exports_are_readable_with_the_published_columns(written_report):
         for extension in ("parquet", "csv")
     }
     city = pq.read_table(out / "coverage_city_year.parquet")
-    exact = warehouse.sql("select * from mart.coverage_city_year order by year").to_arrow_table()
+    exact = marts.sql("select * from mart.coverage_city_year order by year").to_arrow_table()
     assert city.equals(exact)
 
     sectors = pq.read_table(out / "coverage_sector_year.parquet")
-    mart_columns = [name for name, *_ in warehouse.sql("describe mart.coverage_sector_year").fetchall()]
+    mart_columns = [name for name, *_ in marts.sql("describe mart.coverage_sector_year").fetchall()]
     assert sectors.column_names == mart_columns + [
         "covered_suppressed", "covered_formal_suppressed", "covered_informal_suppressed", "covered_vulnerable_suppressed"
     ]
@@ -215,28 +219,28 @@ def test_suppressed_cells_cannot_be_recovered_from_published_totals(written_repo
 
 
 def test_no_identifier_like_string_in_any_file(written_report):
-    warehouse, files = written_report
-    summary = report_markdown(warehouse, files.index.parent)
+    marts, files = written_report
+    summary = report_markdown(marts, files.index.parent)
 
     texts = {"summary.md": summary}
     for path in files.paths:
         if path.suffix == ".parquet":
             texts[path.name] = " ".join(str(value) for value in pq.read_table(path).to_pylist())
         elif path.suffix in (".html", ".csv"):
-            texts[path.name] = DATA_URI.sub("", path.read_text(encoding="utf-8"))
+            texts[path.name] = path.read_text(encoding="utf-8")
     assert set(texts) == {"summary.md", "index.html"} | {p.name for p in files.exports}
     for name, text in texts.items():
         assert IDENTIFIER_LIKE.findall(text) == [], name
         assert "3573014506900001" not in text, name  # the hashed value held in raw.enrolments
 
 
-def test_each_run_replaces_its_files_and_leaves_others_alone(warehouse, tmp_path):
+def test_each_run_replaces_its_files_and_leaves_others_alone(marts, tmp_path):
     out = tmp_path / "report"
     out.mkdir()
     (out / "catatan.txt").write_text("kept")
-    first = write_report(warehouse, out)
+    first = write_report(marts, out)
     before = sorted(p.name for p in out.iterdir())
-    second = write_report(warehouse, out)
+    second = write_report(marts, out)
 
     assert sorted(p.name for p in out.iterdir()) == before
     assert first.paths == second.paths
@@ -244,12 +248,12 @@ def test_each_run_replaces_its_files_and_leaves_others_alone(warehouse, tmp_path
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_marts_emptied_later_leave_no_stale_chart(warehouse, tmp_path):
+def test_marts_emptied_later_leave_no_stale_chart(marts, tmp_path):
     out = tmp_path / "report"
-    write_report(warehouse, out)
+    write_report(marts, out)
     for name in ("coverage_city_year", "coverage_sector_year", "coverage_district_year", "employer_compliance"):
-        warehouse.execute(f"delete from mart.{name}")
-    files = write_report(warehouse, out)
+        marts.execute(f"delete from mart.{name}")
+    files = write_report(marts, out)
 
     assert files.charts == () and not list(out.glob("*.png"))
     assert "Belum ada data yang dimuat" in files.index.read_text(encoding="utf-8")
@@ -264,5 +268,5 @@ def test_a_warehouse_before_the_first_load_gets_a_page_saying_so(empty_warehouse
 
     assert [p.name for p in out.iterdir()] == ["index.html"]
     assert files.charts == () and files.exports == ()
-    assert page.tables == [] and page.images == []
+    assert page.tables == [] and page.charts == []
     assert "No data loaded yet" in files.index.read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
-"""A warehouse with the shipped reference data, and a hand-built landing loaded into raw.*.
+"""The pipeline on hand-built extracts: a warehouse with the shipped reference data, fed
+through the real ingestion, then the models.
 
-`Landing.deliver` takes rows as they appear in an extract (raw nik and kpj), writes them
+`Pipeline.deliver` takes rows as they appear in an extract (raw nik and kpj), writes them
 as a CSV file into a landing folder and runs the real ingestion (read -> GX validation ->
 HMAC -> load), so every definition is tested on data that passed the pipeline's rules.
 """
@@ -8,13 +9,13 @@ HMAC -> load), so every definition is tested on data that passed the pipeline's 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from cakupan.flows.tasks.ingest import ingest
 from cakupan.transforms import build
 from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.pii import PiiKey
@@ -87,9 +88,10 @@ def account(kpj_number: str, nik_number: str, segment: str = "PU", **fields) -> 
 
 
 @dataclass
-class Landing:
+class Pipeline:
     con: duckdb.DuckDBPyConnection
     folder: Path
+    ingest: Callable
 
     def deliver(self, kind: str, extract_date: str, rows: list[dict] = ()) -> str:
         """Write one extract file (a delta) and ingest it as the pipeline does (read, GX
@@ -103,7 +105,7 @@ class Landing:
             for row in rows:
                 values = {**row, "updated_at": row["updated_at"] or morning}
                 writer.writerow(["" if values[c] is None else values[c] for c in columns])
-        (outcome,) = ingest(self.folder, self.con, [file_name], "test", TEST_KEY).outcomes
+        (outcome,) = self.ingest(self.folder, self.con, [file_name], TEST_KEY, "test").values()
         assert (outcome.status, outcome.rows_loaded) == ("LOADED", len(rows)), self.rows(
             "select row_number, rules from audit.quarantine where file_name = ?", [file_name]
         ) or outcome
@@ -141,15 +143,8 @@ class Landing:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path):
-    con = open_warehouse(tmp_path / "cakupan.duckdb")
+def pipeline(warehouse, tmp_landing, ingest) -> Pipeline:
+    con = open_warehouse(warehouse)
     load_reference(con)
-    yield con
+    yield Pipeline(con, tmp_landing, ingest)
     con.close()
-
-
-@pytest.fixture
-def landing(warehouse, tmp_path) -> Landing:
-    folder = tmp_path / "landing"
-    folder.mkdir()
-    return Landing(warehouse, folder)

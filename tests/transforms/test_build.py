@@ -37,10 +37,10 @@ def test_a_model_reading_a_later_layer_is_refused():
         dependency_order([staging, mart])
 
 
-def test_with_nothing_loaded_the_published_tables_exist_and_are_empty(landing):
-    landing.build()
-    assert published_tables(landing.con) == {table: [] for table in PUBLISHED}
-    columns = landing.rows("describe mart.coverage_city_year")
+def test_with_nothing_loaded_the_published_tables_exist_and_are_empty(pipeline):
+    pipeline.build()
+    assert published_tables(pipeline.con) == {table: [] for table in PUBLISHED}
+    columns = pipeline.rows("describe mart.coverage_city_year")
     assert [(c["column_name"], c["column_type"]) for c in columns] == [
         ("year", "INTEGER"), ("ref_date", "DATE"), ("workforce", "BIGINT"),
         ("workforce_carried_forward", "BOOLEAN"), ("covered", "BIGINT"), ("covered_formal", "BIGINT"),
@@ -49,10 +49,10 @@ def test_with_nothing_loaded_the_published_tables_exist_and_are_empty(landing):
     ]
 
 
-def test_published_columns_and_types_match_the_interface(landing):
-    landing.build()
+def test_published_columns_and_types_match_the_interface(pipeline):
+    pipeline.build()
     types = {
-        table: [(c["column_name"], c["column_type"]) for c in landing.rows(f"describe mart.{table}")]
+        table: [(c["column_name"], c["column_type"]) for c in pipeline.rows(f"describe mart.{table}")]
         for table in PUBLISHED[1:]
     }
     counts = [("covered", "BIGINT"), ("covered_formal", "BIGINT"), ("covered_informal", "BIGINT"),
@@ -74,39 +74,39 @@ def test_published_columns_and_types_match_the_interface(landing):
     ]
 
 
-def test_a_failing_model_leaves_the_previous_published_tables_intact(landing):
-    landing.deliver("employers", "2025-06-30", [employer("10000001")])
-    landing.deliver("enrolments", "2025-06-30", [account(kpj(1), nik(1))])
-    landing.build()
-    before = published_tables(landing.con)
-    landing.deliver("enrolments", "2025-07-31", [account(kpj(2), nik(2))])
-    landing.con.execute("drop table ref.umk")  # staging/umk.sql can no longer be built
+def test_a_failing_model_leaves_the_previous_published_tables_intact(pipeline):
+    pipeline.deliver("employers", "2025-06-30", [employer("10000001")])
+    pipeline.deliver("enrolments", "2025-06-30", [account(kpj(1), nik(1))])
+    pipeline.build()
+    before = published_tables(pipeline.con)
+    pipeline.deliver("enrolments", "2025-07-31", [account(kpj(2), nik(2))])
+    pipeline.con.execute("drop table ref.umk")  # staging/umk.sql can no longer be built
 
     with pytest.raises(TransformError, match=r"transforms/staging/umk.sql: .*umk"):
-        landing.build()
+        pipeline.build()
 
-    assert published_tables(landing.con) == before
-    assert landing.one("select count(*) as n from mart.coverage_city_year where year = 2025")["n"] == 1
+    assert published_tables(pipeline.con) == before
+    assert pipeline.one("select count(*) as n from mart.coverage_city_year where year = 2025")["n"] == 1
     # the connection is usable again: no transaction left open
-    landing.con.execute("begin transaction")
-    landing.con.execute("rollback")
+    pipeline.con.execute("begin transaction")
+    pipeline.con.execute("rollback")
 
 
-def test_rebuilding_from_the_same_loaded_data_gives_identical_tables(landing):
-    landing.deliver("employers", "2025-06-30", [employer("10000001"), employer("10000002", kbli="47111")])
-    landing.deliver("enrolments", "2025-06-30", [
+def test_rebuilding_from_the_same_loaded_data_gives_identical_tables(pipeline):
+    pipeline.deliver("employers", "2025-06-30", [employer("10000001"), employer("10000002", kbli="47111")])
+    pipeline.deliver("enrolments", "2025-06-30", [
         account(kpj(1), nik(1)),
         account(kpj(2), nik(1), "BPU"),
         account(kpj(3), nik(2), npp="10000002", wage=1_000_000),
         account(kpj(4), nik(3), "BPU", contribution_source="APBD", district="SUKUN"),
     ])
-    landing.build()
+    pipeline.build()
     first = {
-        table: landing.con.execute(f"select * from mart.{table}").fetchall() for table in PUBLISHED
+        table: pipeline.con.execute(f"select * from mart.{table}").fetchall() for table in PUBLISHED
     }
-    landing.build()
+    pipeline.build()
     second = {
-        table: landing.con.execute(f"select * from mart.{table}").fetchall() for table in PUBLISHED
+        table: pipeline.con.execute(f"select * from mart.{table}").fetchall() for table in PUBLISHED
     }
     assert first == second
     assert first["coverage_city_year"]  # not trivially equal

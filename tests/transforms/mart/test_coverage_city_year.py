@@ -3,8 +3,8 @@
 import pytest
 
 
-def city_2025(landing) -> dict:
-    return landing.one("select * from mart.coverage_city_year where year = 2025")
+def city_2025(pipeline) -> dict:
+    return pipeline.one("select * from mart.coverage_city_year where year = 2025")
 
 
 def test_city_counts_rate_gap_and_on_track_against_the_all_target(five_covered):

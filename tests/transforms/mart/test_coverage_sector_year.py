@@ -5,8 +5,8 @@ import pytest
 from ..conftest import SECTIONS
 
 
-def sector_rows(landing, year: int = 2025) -> dict[str, dict]:
-    rows = landing.rows("select * from mart.coverage_sector_year where year = ? order by sector", [year])
+def sector_rows(pipeline, year: int = 2025) -> dict[str, dict]:
+    rows = pipeline.rows("select * from mart.coverage_sector_year where year = ? order by sector", [year])
     return {row["sector"]: row for row in rows}
 
 

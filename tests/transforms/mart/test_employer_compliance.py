@@ -5,20 +5,20 @@ from ..conftest import account, employer, kpj, nik
 AS_OF = "2025-06-30"  # UMK 2025: Rp 3,507,693
 
 
-def compliance(landing) -> dict[str, dict]:
-    return {row["npp"]: row for row in landing.rows("select * from mart.employer_compliance")}
+def compliance(pipeline) -> dict[str, dict]:
+    return {row["npp"]: row for row in pipeline.rows("select * from mart.employer_compliance")}
 
 
-def test_enrolled_unregistered_and_below_umk_per_aktif_employer(landing):
-    landing.deliver("employers", "2025-05-31", [employer("10000003")])
-    landing.deliver("employers", AS_OF, [
+def test_enrolled_unregistered_and_below_umk_per_aktif_employer(pipeline):
+    pipeline.deliver("employers", "2025-05-31", [employer("10000003")])
+    pipeline.deliver("employers", AS_OF, [
         employer("10000001", reported_workers=5, kbli="10110", district="BLIMBING", size_class="BESAR"),
         employer("10000002", reported_workers=1),
         employer("10000003", status="TUTUP"),  # its current version is closed: not listed
         employer("10000004", reported_workers=7, status="AKTIF"),
         employer("10000005", status="NONAKTIF"),
     ])
-    landing.deliver("enrolments", AS_OF, [
+    pipeline.deliver("enrolments", AS_OF, [
         account(kpj(1), nik(1), npp="10000001", wage=3_000_000),        # below UMK
         account(kpj(2), nik(1), npp="10000001", wage=4_000_000),        # same person again
         account(kpj(3), nik(2), "JAKON", npp="10000001", wage=3_507_693),  # exactly UMK: not below
@@ -29,8 +29,8 @@ def test_enrolled_unregistered_and_below_umk_per_aktif_employer(landing):
         account(kpj(8), nik(7), npp="10000003"),
         account(kpj(9), nik(8), "BPU"),
     ])
-    landing.build()
-    rows = compliance(landing)
+    pipeline.build()
+    rows = compliance(pipeline)
     assert list(rows) == ["10000001", "10000002", "10000004"]
     assert rows["10000001"] == {
         "npp": "10000001", "name": "PT Contoh 10000001", "sector": "C", "district": "BLIMBING",
@@ -44,18 +44,18 @@ def test_enrolled_unregistered_and_below_umk_per_aktif_employer(landing):
     assert (fourth["enrolled_workers"], fourth["unregistered_workers"], fourth["below_umk_accounts"]) == (0, 7, 0)
 
 
-def test_wages_are_compared_with_the_umk_of_the_year_of_as_of(landing):
-    landing.deliver("employers", "2026-01-15", [employer("10000001")])
-    landing.deliver("enrolments", "2026-01-15", [account(kpj(1), nik(1), wage=3_600_000)])
-    landing.build()
+def test_wages_are_compared_with_the_umk_of_the_year_of_as_of(pipeline):
+    pipeline.deliver("employers", "2026-01-15", [employer("10000001")])
+    pipeline.deliver("enrolments", "2026-01-15", [account(kpj(1), nik(1), wage=3_600_000)])
+    pipeline.build()
     # 3,600,000 is above UMK 2025 (3,507,693) but below UMK 2026 (3,736,101)
-    assert compliance(landing)["10000001"]["below_umk_accounts"] == 1
+    assert compliance(pipeline)["10000001"]["below_umk_accounts"] == 1
 
 
-def test_without_a_umk_for_the_year_below_umk_is_unknown(landing):
-    landing.con.execute("delete from ref.umk where year = 2025")
-    landing.deliver("employers", AS_OF, [employer("10000001")])
-    landing.deliver("enrolments", AS_OF, [account(kpj(1), nik(1), wage=1_000_000)])
-    landing.build()
-    row = compliance(landing)["10000001"]
+def test_without_a_umk_for_the_year_below_umk_is_unknown(pipeline):
+    pipeline.con.execute("delete from ref.umk where year = 2025")
+    pipeline.deliver("employers", AS_OF, [employer("10000001")])
+    pipeline.deliver("enrolments", AS_OF, [account(kpj(1), nik(1), wage=1_000_000)])
+    pipeline.build()
+    row = compliance(pipeline)["10000001"]
     assert (row["enrolled_workers"], row["below_umk_accounts"], row["pds_wage"]) == (1, None, None)

@@ -1,16 +1,7 @@
-import pytest
 from prefect import flow
 
 from cakupan.flows.tasks import report as report_tasks
 from cakupan.warehouse.connection import connect
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    path = tmp_path / "w.duckdb"
-    with connect(path):
-        pass
-    return str(path)
 
 
 def _run_with(monkeypatch, warehouse, failure):
@@ -24,9 +15,12 @@ def _run_with(monkeypatch, warehouse, failure):
     monkeypatch.setattr(report_tasks, "write_report", write_report)
     task = report_tasks.write_coverage_report.with_options(retry_delay_seconds=0)
 
+    with connect(warehouse):  # the warehouse exists, as after a load
+        pass
+
     @flow
     def one_step():
-        return task(warehouse, return_state=True)
+        return task(str(warehouse), return_state=True)
 
     return one_step(return_state=True), calls
 

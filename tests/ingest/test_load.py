@@ -6,24 +6,15 @@ import time
 
 import pytest
 
-from cakupan.flows.tasks.ingest import ingest
-from cakupan.flows.tasks.load import LOADED, REJECTED, SUPERSEDED, breaker_trips
+from cakupan.ingest.audit import LOADED, REJECTED, SUPERSEDED
+from cakupan.ingest.load import breaker_trips
+from cakupan.ingest.pseudonymise import KeyNeeded
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey, PiiKeyMismatch
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    return tmp_path / "warehouse.duckdb"
-
-
-def run(warehouse, landing, names, key, validate, run_id="run-1"):
-    with connect(warehouse) as con:
-        return {o.name: o for o in ingest(landing, con, names, run_id, key, validate).outcomes}
-
-
 def bad_npp_rows(employer, good, bad):
-    """`good` valid employers then `bad` whose npp breaks the test rule."""
+    """`good` valid employers then `bad` whose npp breaks the npp_format rule."""
     return [employer(n) for n in range(1, good + 1)] + [
         employer(n, npp="12") for n in range(good + 1, good + bad + 1)
     ]
@@ -42,10 +33,10 @@ def test_breaker_trips_only_past_both_bounds(quarantined, data_rows, trips):
     [(10, 100, LOADED), (11, 100, REJECTED), (11, 220, LOADED), (12, 220, REJECTED)],
 )
 def test_circuit_breaker_at_its_edges(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate, bad, data_rows, status
+    ingest, warehouse, tmp_landing, write_extract, employer, pii_key, bad, data_rows, status
 ):
     write_extract("employers_20250102.csv", bad_npp_rows(employer, data_rows - bad, bad))
-    outcome = run(warehouse, tmp_landing, ["employers_20250102.csv"], ingest_key, simple_validate)[
+    outcome = ingest(tmp_landing, warehouse, ["employers_20250102.csv"], pii_key)[
         "employers_20250102.csv"
     ]
     assert outcome.status == status
@@ -62,11 +53,11 @@ def test_circuit_breaker_at_its_edges(
 
 
 def test_counts_reconcile_and_are_audited(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
     rows = [employer(1), employer(2), employer(2), employer(3, npp="x"), ["00000004", "short"]]
     write_extract("employers_20250102.csv", rows)
-    outcome = run(warehouse, tmp_landing, ["employers_20250102.csv"], ingest_key, simple_validate)[
+    outcome = ingest(tmp_landing, warehouse, ["employers_20250102.csv"], pii_key)[
         "employers_20250102.csv"
     ]
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined, outcome.rows_duplicate) == (5, 2, 2, 1)
@@ -87,11 +78,11 @@ def test_counts_reconcile_and_are_audited(
 
 
 def test_enrolments_hashed_and_typed(
-    warehouse, tmp_landing, write_extract, enrolment, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, enrolment, pii_key
 ):
     row = enrolment(5, end_date="2024-06-30", status="NONAKTIF")
     write_extract("enrolments_20250102.csv", [row])
-    run(warehouse, tmp_landing, ["enrolments_20250102.csv"], ingest_key, simple_validate)
+    ingest(tmp_landing, warehouse, ["enrolments_20250102.csv"], pii_key)
     with connect(warehouse) as con:
         stored = con.execute(
             "select kpj_hmac, nik_hmac, npp, wage, start_date::varchar, end_date::varchar, "
@@ -99,20 +90,20 @@ def test_enrolments_hashed_and_typed(
         ).fetchall()
         fingerprints = con.execute("select fingerprint from audit.pii_key").fetchall()
     assert stored == [
-        (ingest_key.digest(row["kpj"]), ingest_key.digest(row["nik"]), "00000001", 3500000,
+        (pii_key.digest(row["kpj"]), pii_key.digest(row["nik"]), "00000001", 3500000,
          "2021-03-01", "2024-06-30", "2024-12-30 10:00:00")
     ]
-    assert fingerprints == [(ingest_key.fingerprint,)]
+    assert fingerprints == [(pii_key.fingerprint,)]
 
 
 def test_changed_redelivery_supersedes_and_rejected_one_stops_old_rows(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
     name = "employers_20250102.csv"
     write_extract(name, [employer(1), employer(2, npp="bad")])
-    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-1")
+    ingest(tmp_landing, warehouse, [name], pii_key, "run-1")
     write_extract(name, [employer(1), employer(3)])
-    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-2")
+    ingest(tmp_landing, warehouse, [name], pii_key, "run-2")
     with connect(warehouse) as con:
         assert con.execute("select npp from raw.employers order by 1").fetchall() == [("00000001",), ("00000003",)]
         assert con.execute(
@@ -121,7 +112,7 @@ def test_changed_redelivery_supersedes_and_rejected_one_stops_old_rows(
         # The old version's quarantine stays as its history, under its own sha256.
         assert con.execute("select count(distinct sha256) from audit.quarantine").fetchone()[0] == 1
     write_extract(name, [employer(n, npp="bad") for n in range(12)])
-    outcome = run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-3")[name]
+    outcome = ingest(tmp_landing, warehouse, [name], pii_key, "run-3")[name]
     assert outcome.status == REJECTED
     with connect(warehouse) as con:
         assert con.execute("select count(*) from raw.employers").fetchone()[0] == 0
@@ -131,12 +122,12 @@ def test_changed_redelivery_supersedes_and_rejected_one_stops_old_rows(
 
 
 def test_reloading_the_same_version_replaces_its_rows(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
     name = "employers_20250102.csv"
     write_extract(name, [employer(1), employer(2, npp="bad")])
-    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-1")
-    run(warehouse, tmp_landing, [name], ingest_key, simple_validate, "run-2")
+    ingest(tmp_landing, warehouse, [name], pii_key, "run-1")
+    ingest(tmp_landing, warehouse, [name], pii_key, "run-2")
     with connect(warehouse) as con:
         assert con.execute("select count(*) from raw.employers").fetchone()[0] == 1
         assert con.execute("select count(*) from audit.quarantine").fetchone()[0] == 1
@@ -146,7 +137,7 @@ def test_reloading_the_same_version_replaces_its_rows(
 
 
 def test_no_raw_identifier_anywhere_in_the_warehouse(
-    warehouse, tmp_landing, write_extract, enrolment, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, enrolment, pii_key
 ):
     rows = [enrolment(n) for n in range(1, 6)] + [
         enrolment(6, nik="35730145"),                          # quarantined by rule
@@ -155,10 +146,7 @@ def test_no_raw_identifier_anywhere_in_the_warehouse(
     ]
     write_extract("enrolments_20250102.csv", rows)
     write_extract("enrolments_20250103.csv", [enrolment(n, nik="1") for n in range(20, 40)])
-    outcomes = run(
-        warehouse, tmp_landing, ["enrolments_20250102.csv", "enrolments_20250103.csv"],
-        ingest_key, simple_validate,
-    )
+    outcomes = ingest(tmp_landing, warehouse, ["enrolments_20250102.csv", "enrolments_20250103.csv"], pii_key)
     assert outcomes["enrolments_20250103.csv"].status == REJECTED
     identifiers = {
         value for n in [*range(1, 10), *range(20, 40)] for value in (enrolment(n)["nik"], enrolment(n)["kpj"])
@@ -182,23 +170,23 @@ def test_no_raw_identifier_anywhere_in_the_warehouse(
 
 
 def test_missing_key_refused_before_anything_is_written(
-    warehouse, tmp_landing, write_extract, enrolment, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, enrolment
 ):
     write_extract("enrolments_20250102.csv", [enrolment(1)])
-    with pytest.raises(ValueError, match="key"):
-        run(warehouse, tmp_landing, ["enrolments_20250102.csv"], None, simple_validate)
+    with pytest.raises(KeyNeeded, match="key"):
+        ingest(tmp_landing, warehouse, ["enrolments_20250102.csv"], None)
     with connect(warehouse) as con:
         assert con.execute("select count(*) from audit.extract_files").fetchone()[0] == 0
 
 
 def test_a_different_key_is_refused_and_nothing_written(
-    warehouse, tmp_landing, write_extract, enrolment, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, enrolment, pii_key
 ):
     write_extract("enrolments_20250102.csv", [enrolment(1)])
-    run(warehouse, tmp_landing, ["enrolments_20250102.csv"], ingest_key, simple_validate, "run-1")
+    ingest(tmp_landing, warehouse, ["enrolments_20250102.csv"], pii_key, "run-1")
     write_extract("enrolments_20250103.csv", [enrolment(2)])
     with pytest.raises(PiiKeyMismatch, match=KEY_VARIABLE):
-        run(warehouse, tmp_landing, ["enrolments_20250103.csv"], PiiKey(b"another key"), simple_validate, "run-2")
+        ingest(tmp_landing, warehouse, ["enrolments_20250103.csv"], PiiKey(b"another key"), "run-2")
     with connect(warehouse) as con:
         assert con.execute("select run_id from audit.extract_files").fetchall() == [("run-1",)]
         assert con.execute("select count(*) from raw.enrolments").fetchone()[0] == 1
@@ -207,12 +195,14 @@ def test_a_different_key_is_refused_and_nothing_written(
 KILLED_LOAD = """
 import sys, time
 from pathlib import Path
-import cakupan.flows.tasks.load as load
-from cakupan.flows.tasks.ingest import ingest
+import cakupan.ingest.load as load
+from cakupan.ingest.discover import LandedFile, file_sha256, plan
+from cakupan.ingest.extracts import parse_name
+from cakupan.ingest.pseudonymise import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import key_from_env
 
-landing, warehouse, marker, *names = sys.argv[1:]
+landing, warehouse, scratch, marker, *names = sys.argv[1:]
 insert_raw = load._insert_raw
 
 def insert_then_stall(*args, **kwargs):
@@ -221,23 +211,28 @@ def insert_then_stall(*args, **kwargs):
     time.sleep(600)
 
 load._insert_raw = insert_then_stall
+landing = Path(landing)
+files = [LandedFile(n, *parse_name(n), file_sha256(landing / n), (landing / n).stat().st_size) for n in names]
+(chunk,) = plan(files)
+results = [prepare_slice(landing, work, Path(scratch), key_from_env()) for work in chunk.slices]
 with connect(warehouse) as con:
-    ingest(Path(landing), con, names, "killed-run", key_from_env())
+    load.load_chunk(con, results, "killed-run")
 """
 
 
 def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
-    warehouse, tmp_path, tmp_landing, write_extract, employer, enrolment, ingest_key, simple_validate
+    ingest, warehouse, tmp_path, tmp_landing, write_extract, employer, enrolment, pii_key
 ):
     write_extract("employers_20250101.csv", [employer(1)])
-    run(warehouse, tmp_landing, ["employers_20250101.csv"], ingest_key, simple_validate, "before")
+    ingest(tmp_landing, warehouse, ["employers_20250101.csv"], pii_key, "before")
     names = ["employers_20250102.csv", "enrolments_20250102.csv"]
     write_extract(names[0], [employer(n) for n in range(2, 50)] + [["0000", "short"]])
     write_extract(names[1], [enrolment(n) for n in range(1, 50)])
     marker = tmp_path / "inside-transaction"
-    # The key reaches the child through the environment (set by ingest_key).
+    # The key reaches the child through the environment (set by pii_key).
     process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_LOAD, str(tmp_landing), str(warehouse), str(marker), *names]
+        [sys.executable, "-c", KILLED_LOAD, str(tmp_landing), str(warehouse), str(tmp_path / "scratch"),
+         str(marker), *names]
     )
     give_up = time.monotonic() + 300  # a safety net against a hung child, not a speed check
     try:
@@ -257,9 +252,36 @@ def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
         assert con.execute("select count(*) from raw.enrolments").fetchone()[0] == 0
         assert con.execute("select count(*) from audit.quarantine").fetchone()[0] == 0
 
-    outcomes = run(warehouse, tmp_landing, names, ingest_key, simple_validate, "rerun")
+    outcomes = ingest(tmp_landing, warehouse, names, pii_key, "rerun")
     assert [outcomes[name].status for name in names] == [LOADED, LOADED]
     with connect(warehouse) as con:
         assert con.execute("select count(*) from raw.employers").fetchone()[0] == 49
         assert con.execute("select count(*) from raw.enrolments").fetchone()[0] == 49
         assert json.loads(con.execute("select record from audit.quarantine").fetchone()[0])["npp"] == "0000"
+
+
+def test_good_files_load_and_bad_ones_are_rejected_in_one_chunk(
+    ingest, warehouse, tmp_landing, write_extract, employer, enrolment, pii_key
+):
+    write_extract("employers_20250102.csv", [employer(1), employer(2, kbli="9999")])
+    write_extract("enrolments_20250102.csv.gz", [enrolment(1), enrolment(1), enrolment(2, nik="123")])
+    write_extract("enrolments_20250103.csv", [enrolment(3)], header=["kpj", "nik"])
+    names = ["employers_20250102.csv", "enrolments_20250102.csv.gz", "enrolments_20250103.csv"]
+    outcomes = ingest(tmp_landing, warehouse, names, pii_key)
+    with connect(warehouse) as con:
+        quarantine = con.execute("select file_name, row_number, rules from audit.quarantine order by all").fetchall()
+    assert [outcomes[name].status for name in names] == [LOADED, LOADED, REJECTED]
+    assert outcomes[names[2]].reason.startswith("header: required column(s) missing: npp")
+    gz = outcomes[names[1]]
+    assert (gz.rows_read, gz.rows_loaded, gz.rows_quarantined, gz.rows_duplicate) == (3, 1, 1, 1)
+    assert quarantine[0][:2] == ("employers_20250102.csv", 2) and "kbli_format" in quarantine[0][2]
+    assert quarantine[1][:2] == ("enrolments_20250102.csv.gz", 3) and "nik_format" in quarantine[1][2]
+
+
+def test_conflicting_duplicates_all_quarantined(ingest, warehouse, tmp_landing, write_extract, employer, pii_key):
+    write_extract("employers_20250102.csv", [employer(1), employer(1, name="Other"), employer(2)])
+    outcome = ingest(tmp_landing, warehouse, ["employers_20250102.csv"], pii_key)["employers_20250102.csv"]
+    with connect(warehouse) as con:
+        rules = con.execute("select row_number, rules from audit.quarantine order by 1").fetchall()
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == (LOADED, 1, 2)
+    assert [row for row, _ in rules] == [1, 2] and all("conflicting_duplicate" in r for _, r in rules)

@@ -1,23 +1,30 @@
 import json
 from datetime import date
+from types import SimpleNamespace
 
-import duckdb
 import pytest
 
-from cakupan.flows.tasks.read import FIELD_COUNT_RULE, SPEC_COLUMNS, masked_record, read_batch
+from cakupan.ingest.discover import Slice
+from cakupan.ingest.extracts import SPEC_COLUMNS
+from cakupan.ingest.read import ROWS_TABLE, read_slice, scratch_database
+from cakupan.ingest.read.masking import masked_record
+from cakupan.ingest.read.rows import FIELD_COUNT_RULE, META_COLUMNS, read_rows
 
 DAY = date(2025, 1, 2)
 
 
 @pytest.fixture
 def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
+    with scratch_database() as connection:
+        yield connection
 
 
-def read(con, kind, *paths):
-    return read_batch(con, kind, list(paths), {path.name: DAY for path in paths})
+def read(con, kind, *paths, part=0, parts=1):
+    """The staged rows as a frame in read order, with what reading found per file."""
+    staged = read_rows(con, kind, list(paths), {path.name: DAY for path in paths}, part, parts)
+    columns = ", ".join(f'"{column}"' for column in (*SPEC_COLUMNS[kind], *META_COLUMNS))
+    frame = con.sql(f"select {columns} from {ROWS_TABLE} order by _id").df()
+    return SimpleNamespace(frame=frame, files=staged.files, bad_rows=staged.bad_rows, rows=staged.rows)
 
 
 def test_columns_stay_text_with_leading_zeros(con, write_extract, enrolment):
@@ -170,7 +177,6 @@ def test_identical_rows_collapse_and_are_counted(con, write_extract, employer):
     assert list(zip(batch.frame["_file"], batch.frame["_row"])) == [
         (path.name, 1), (path.name, 2), (path.name, 5), (other.name, 1),
     ]
-    assert list(batch.frame.index) == [0, 1, 2, 3]
 
 
 def test_many_files_with_different_column_orders_in_one_batch(con, write_extract, employer):
@@ -188,3 +194,24 @@ def test_masked_record_masks_identifier_shaped_values_anywhere():
         masked_record({"kpj": "01234567890", "nik": None, "npp": "3573014501000001", "name": "PT A"})
     )
     assert record == {"kpj": "0123*******", "nik": None, "npp": "3573************", "name": "PT A"}
+
+
+def test_parts_of_a_file_hold_every_row_once_and_keys_whole(write_extract, employer):
+    rows = [employer(n) for n in range(1, 60)] + [employer(7, name="Other"), ["00000099", "short"]]
+    path = write_extract("employers_20250102.csv", rows)
+    seen = []
+    for part in range(3):
+        with scratch_database() as con:
+            batch = read(con, "employers", path, part=part, parts=3)
+        assert batch.files[path.name].rows_read == 61
+        assert len(batch.bad_rows) == (1 if part == 0 else 0)  # bad rows have no trusted key
+        seen.append(list(zip(batch.frame["npp"], batch.frame["_row"])))
+    assert all(seen)
+    assert sorted(row for part in seen for _, row in part) == list(range(1, 61))
+    parts_of_npp_7 = [n for n, part in enumerate(seen) if any(npp == "00000007" for npp, _ in part)]
+    assert len(parts_of_npp_7) == 1
+
+
+def test_an_undiscoverable_name_is_refused(con, tmp_landing):
+    with pytest.raises(ValueError, match="employers_20250231.csv"):
+        read_slice(con, tmp_landing, Slice("employers", ("employers_20250231.csv",)))

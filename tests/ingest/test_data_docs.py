@@ -1,28 +1,24 @@
 import os
 import re
 
-from prefect.logging import disable_run_logger
-
-from cakupan.flows.tasks.data_docs import refresh_index
-from cakupan.flows.tasks.ingest import ingest_chunk
+from cakupan.ingest.validate.data_docs import refresh_index
 
 
-def test_each_chunk_writes_validation_pages_without_identifiers(
-    tmp_path, tmp_landing, write_extract, enrolment, ingest_key
+def test_each_slice_writes_validation_pages_without_identifiers(
+    ingest, warehouse, tmp_path, tmp_landing, write_extract, enrolment, pii_key
 ):
     bad = enrolment(2, nik="3573019913990001")  # month 99: breaks the NIK rule
     write_extract("enrolments_20250102.csv", [enrolment(1), bad])
-    warehouse = tmp_path / "wh" / "cakupan.duckdb"
-    with disable_run_logger():
-        result = ingest_chunk.fn(str(tmp_landing), str(warehouse), ["enrolments_20250102.csv"], "run-a")
-    assert result.loaded[0].rows_quarantined == 1
+    docs = tmp_path / "data_docs"
+    outcomes = ingest(tmp_landing, warehouse, ["enrolments_20250102.csv"], pii_key, "run-a", pages=docs / "run-a")
+    assert outcomes["enrolments_20250102.csv"].rows_quarantined == 1
 
-    page = warehouse.parent / "data_docs" / "run-a" / "enrolments_20250102-to-enrolments_20250102.html"
+    page = docs / "run-a" / "enrolments_20250102-to-enrolments_20250102.html"
     text = page.read_text()
     words = " ".join(re.sub(r"<[^>]+>", " ", text).split())
     assert "Expectation Suite: enrolments" in words and "Status: Failed" in words
     assert "3573019913990001" not in text and enrolment(1)["nik"] not in text
-    assert "run-a" in (warehouse.parent / "data_docs" / "index.html").read_text()
+    assert "run-a" in refresh_index(docs).read_text()
 
 
 def test_index_keeps_only_the_latest_runs(tmp_path):

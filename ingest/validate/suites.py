@@ -32,12 +32,12 @@ from great_expectations.execution_engine import pandas_execution_engine
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 import cakupan.expectations.custom  # noqa: F401  (registers the custom expectations)
+from cakupan.ingest.extracts import KINDS
 
 # GX fingerprints (hashes every value of) each batch smaller than this many bytes: 0 skips
 # that pass over the data.
 pandas_execution_engine.HASH_THRESHOLD = 0
 
-KINDS = ("employers", "enrolments")
 
 # COMPLETE gives every failing row index; the values themselves stay out of the results.
 RESULT_FORMAT = {
@@ -126,7 +126,7 @@ def _context():
     return context
 
 
-# One cached GX context serves every call; Prefect may run tasks in threads.
+# One cached GX context per process serves every call; callers may run in threads.
 _validation_lock = threading.Lock()
 
 

@@ -1,16 +1,17 @@
-"""A batch above the slice threshold is read into DuckDB, validated slice by slice with the real
-GX suite and loaded from DuckDB: it must give exactly what the single-frame path gives."""
+"""One slice path for every size: files cut into parts (as for many workers) and parts
+validated in small frames (as for a province's initial extract) give exactly what one
+slice in one frame gives, with the real GX suite."""
 
 import tempfile
 
 import pytest
 
-from cakupan.flows.tasks import read
-from cakupan.flows.tasks.ingest import ingest
-from cakupan.flows.tasks.load import LOADED, REJECTED
+from cakupan.ingest.audit import LOADED, REJECTED
+from cakupan.ingest.extracts import SPEC_COLUMNS
+from cakupan.ingest.read import slices
 from cakupan.warehouse.connection import connect
 
-SLICE_ROWS = 50
+FRAME_ROWS = 50
 SLICED = "enrolments_20250102.csv"  # the file with every kind of trouble
 TRIPS = "enrolments_20250103.csv"  # 16 bad rows of 300: past 5% of the file, ~3 per slice
 HOLDS = "enrolments_20250104.csv"  # 14 bad rows of 300: under 5% of the file
@@ -18,7 +19,7 @@ NAMES = [SLICED, TRIPS, HOLDS]
 
 
 @pytest.fixture
-def landing(tmp_landing, write_extract, enrolment):
+def troubled_landing(tmp_landing, write_extract, enrolment):
     rows = [enrolment(n) for n in range(1, 301)]
     rows[10] = enrolment(11, nik="123")  # nik_format
     rows[20] = enrolment(21, segment="XX", kpj="")  # kpj_required and more
@@ -43,14 +44,14 @@ def landing(tmp_landing, write_extract, enrolment):
         return [enrolment(n, nik="12") if n % 18 == 0 and n <= 18 * bad else enrolment(n) for n in range(1, 301)]
 
     write_extract(TRIPS, with_bad_nik(16))
-    header = list(reversed(read.SPEC_COLUMNS["enrolments"]))  # a second header: a second read_csv
+    header = list(reversed(SPEC_COLUMNS["enrolments"]))  # a second header: a second read_csv
     write_extract(HOLDS, with_bad_nik(14), header=header)
     return tmp_landing
 
 
-def ingested(warehouse, landing, key):
+def ingested(ingest, warehouse, landing, key, **plan_options):
+    outcomes = ingest(landing, warehouse, NAMES, key, **plan_options)
     with connect(warehouse) as con:
-        result = ingest(landing, con, NAMES, "run-1", key)
         tables = {
             "quarantine": con.execute("select * from audit.quarantine order by all").fetchall(),
             "raw": con.execute("select * from raw.enrolments order by all").fetchall(),
@@ -62,25 +63,29 @@ def ingested(warehouse, landing, key):
                 "union all select database_name from duckdb_databases() where database_name like '_cakupan%'"
             ).fetchall(),
         }
-    return result, tables
+    return outcomes, tables
 
 
-def test_sliced_batch_gives_what_one_frame_gives(tmp_path, landing, ingest_key, monkeypatch):
-    whole, expected = ingested(tmp_path / "whole.duckdb", landing, ingest_key)
-    monkeypatch.setattr(read, "SLICE_ROWS", SLICE_ROWS)
-    scratch = tmp_path / "scratch"  # where the sliced path keeps its rows meanwhile
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    sliced, got = ingested(tmp_path / "sliced.duckdb", landing, ingest_key)
+def test_parts_and_small_frames_give_what_one_frame_gives(ingest, tmp_path, troubled_landing, pii_key, monkeypatch):
+    whole, expected = ingested(ingest, tmp_path / "whole.duckdb", troubled_landing, pii_key,
+                               pages=tmp_path / "whole-pages")
+    monkeypatch.setattr(slices, "FRAME_ROWS", FRAME_ROWS)
+    raw_rows = tmp_path / "raw-rows"  # where a worker keeps the rows it reads meanwhile
+    raw_rows.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(raw_rows))
+    cut, got = ingested(ingest, tmp_path / "cut.duckdb", troubled_landing, pii_key,
+                        pages=tmp_path / "cut-pages", parts_per_file=2, slice_bytes=1_000)
 
-    pages = [page for page, _ in sliced.validations]
-    assert len(pages) > 1 and all("-part-" in page for page in pages)
-    assert [page for page, _ in whole.validations] == ["enrolments_20250102-to-enrolments_20250104"]
+    assert [page.name for page in (tmp_path / "whole-pages").iterdir()] == [
+        "enrolments_20250102-to-enrolments_20250104.html"
+    ]
+    cut_pages = sorted(page.name for page in (tmp_path / "cut-pages").iterdir())
+    assert len(cut_pages) > 6 and all("-part-" in page for page in cut_pages)
     assert got == expected
-    assert sliced.outcomes == whole.outcomes
-    assert got["left_over"] == [] and list(scratch.iterdir()) == []
+    assert cut == whole
+    assert got["left_over"] == [] and list(raw_rows.iterdir()) == []
 
-    by_name = {o.name: o for o in sliced.outcomes}
+    by_name = cut
     assert (by_name[TRIPS].status, by_name[TRIPS].rows_quarantined) == (REJECTED, 16)
     assert (by_name[HOLDS].status, by_name[HOLDS].rows_quarantined) == (LOADED, 14)
     sliced_file = by_name[SLICED]

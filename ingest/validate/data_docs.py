@@ -1,6 +1,6 @@
 """GX Data Docs: one HTML page per validated batch, a folder per run, beside the warehouse.
 
-The validation results hold row indices only (never a value, see validate.py), so the
+The validation results hold row indices only (never a value, see suites.py), so the
 pages expose no nik or kpj. Only the latest KEEP_RUNS run folders are kept.
 """
 

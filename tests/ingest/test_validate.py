@@ -6,8 +6,8 @@ import great_expectations as gx
 import pandas as pd
 import pytest
 
-from cakupan.flows.tasks import validate
-from cakupan.flows.tasks.validate import (
+from cakupan.ingest.validate import suites as validate
+from cakupan.ingest.validate.suites import (
     ValidationCrash,
     load_suite,
     validate_rows,

@@ -3,15 +3,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from cakupan.flows.tasks.discover import discover, discover_files, parse_name
-from cakupan.flows.tasks.ingest import ingest
-from cakupan.flows.tasks.load import LOADED, REJECTED, SUPERSEDED
+from cakupan.ingest.audit import LOADED, REJECTED
+from cakupan.ingest.discover import LandedFile, Slice, discover, plan
+from cakupan.ingest.extracts import parse_name
 from cakupan.warehouse.connection import connect
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    return tmp_path / "warehouse.duckdb"
 
 
 def found(warehouse, landing, **selection):
@@ -21,11 +16,6 @@ def found(warehouse, landing, **selection):
 
 def names(files):
     return [landed.name for landed in files]
-
-
-def load(warehouse, landing, files, key, validate, run_id="run-1"):
-    with connect(warehouse) as con:
-        return ingest(landing, con, files, run_id, key, validate)
 
 
 def test_parse_name():
@@ -52,56 +42,12 @@ def test_kind_date_sha_and_ignored(warehouse, tmp_landing, write_extract, employ
     assert result.rejected == []
 
 
-def test_impossible_date_rejected_and_recorded_once(warehouse, tmp_landing, write_extract):
-    write_extract("employers_20250231.csv", [])
-    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-1")
-    assert [(o.name, o.status, o.extract_date) for o in result.rejected] == [
-        ("employers_20250231.csv", REJECTED, None)
-    ]
-    assert "impossible extract date" in result.rejected[0].reason
-    again = discover_files.fn(str(tmp_landing), str(warehouse), "run-2")
-    assert again.rejected == [] and again.skipped == ["employers_20250231.csv"]
-    with connect(warehouse) as con:
-        assert con.execute("select file_name, kind, status, run_id from audit.extract_files").fetchall() == [
-            ("employers_20250231.csv", "employers", REJECTED, "run-1")
-        ]
-
-
-def test_csv_and_gz_of_one_date_both_rejected_as_ambiguous(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
-):
-    write_extract("employers_20250102.csv", [employer(1)])
-    load(warehouse, tmp_landing, ["employers_20250102.csv"], ingest_key, simple_validate)
-    write_extract("employers_20250102.csv.gz", [employer(1)])
-    write_extract("enrolments_20250102.csv", [])
-    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-2")
-    assert names(result.selected) == ["enrolments_20250102.csv"]
-    assert sorted(o.name for o in result.rejected) == ["employers_20250102.csv", "employers_20250102.csv.gz"]
-    assert all(o.reason.startswith("ambiguous:") and "employers 2025-01-02" in o.reason for o in result.rejected)
-    with connect(warehouse) as con:
-        # The loaded .csv stops counting: the date's content is in doubt.
-        assert con.execute("select count(*) from raw.employers").fetchone()[0] == 0
-        assert con.execute(
-            "select file_name, status from audit.extract_files order by all"
-        ).fetchall() == [
-            ("employers_20250102.csv", REJECTED), ("employers_20250102.csv", SUPERSEDED),
-            ("employers_20250102.csv.gz", REJECTED),
-        ]
-    # Still ambiguous the next night: not recorded again.
-    assert discover_files.fn(str(tmp_landing), str(warehouse), "run-3").rejected == []
-    # Resolved by removing one: the other is due again.
-    (tmp_landing / "employers_20250102.csv.gz").unlink()
-    assert names(found(warehouse, tmp_landing).selected) == [
-        "employers_20250102.csv", "enrolments_20250102.csv"
-    ]
-
-
 def test_identical_redelivery_skipped_changed_one_selected(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
     write_extract("employers_20250102.csv", [employer(1)])
     write_extract("employers_20250103.csv", [employer(n, npp="x") for n in range(1, 13)])
-    load(warehouse, tmp_landing, ["employers_20250102.csv", "employers_20250103.csv"], ingest_key, simple_validate)
+    ingest(tmp_landing, warehouse, ["employers_20250102.csv", "employers_20250103.csv"], pii_key)
     with connect(warehouse) as con:
         assert con.execute("select status from audit.extract_files order by file_name").fetchall() == [
             (LOADED,), (REJECTED,)
@@ -122,12 +68,12 @@ def test_nightly_takes_files_up_to_until(warehouse, tmp_landing, write_extract):
 
 
 def test_backfill_reloads_every_file_in_range_and_resume_skips_done_ones(
-    warehouse, tmp_landing, write_extract, employer, ingest_key, simple_validate
+    ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
     for day in ("20250101", "20250102", "20250103", "20250104"):
         write_extract(f"employers_{day}.csv", [employer(1)])
     before = datetime.now(timezone.utc) - timedelta(seconds=1)
-    load(warehouse, tmp_landing, ["employers_20250102.csv"], ingest_key, simple_validate)
+    ingest(tmp_landing, warehouse, ["employers_20250102.csv"], pii_key)
     in_range = dict(start=date(2025, 1, 2), end=date(2025, 1, 3))
     assert names(found(warehouse, tmp_landing, **in_range).selected) == [
         "employers_20250102.csv", "employers_20250103.csv"
@@ -159,3 +105,41 @@ def test_bad_selection_is_a_clear_error(warehouse, tmp_landing, selection, messa
 def test_missing_landing_folder_named(warehouse, tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         found(warehouse, tmp_path / "nowhere")
+
+
+def landed(name, size):
+    kind, extract_date = parse_name(name)
+    return LandedFile(name, kind, extract_date, "0" * 64, size)
+
+
+def test_chunks_bounded_by_count_and_bytes_in_order():
+    files = [landed(f"employers_2025010{n}.csv", 100) for n in range(1, 8)]
+    assert [[f.name for f in c.files] for c in plan(files, chunk_bytes=10_000, chunk_files=3)] == [
+        [f.name for f in files[0:3]], [f.name for f in files[3:6]], [files[6].name]
+    ]
+    assert [len(c.files) for c in plan(files, chunk_bytes=250, chunk_files=100)] == [2, 2, 2, 1]
+    assert plan([]) == []
+
+
+def test_big_file_alone_and_gzip_counted_uncompressed():
+    files = [landed("enrolments_20250101.csv.gz", 100), landed("enrolments_20250102.csv", 10_000),
+             landed("enrolments_20250103.csv", 100)]
+    assert [[f.name for f in c.files] for c in plan(files, chunk_bytes=600)] == [
+        ["enrolments_20250101.csv.gz"], ["enrolments_20250102.csv"], ["enrolments_20250103.csv"]
+    ]
+
+
+def test_slices_hold_one_kind_and_only_a_big_file_is_cut_in_parts():
+    files = [landed("employers_20250101.csv", 100), landed("enrolments_20250101.csv", 100),
+             landed("employers_20250102.csv", 100), landed("enrolments_20250102.csv", 1_000)]
+    (chunk,) = plan(files, parts_per_file=3, slice_bytes=250)
+    assert chunk.slices == (
+        Slice("employers", ("employers_20250101.csv", "employers_20250102.csv")),
+        Slice("enrolments", ("enrolments_20250101.csv",)),
+        *(Slice("enrolments", ("enrolments_20250102.csv",), part, 3) for part in range(3)),
+    )
+    assert chunk.slices[-1].name == "enrolments_20250102-to-enrolments_20250102-part-3-of-3"
+    # One worker: the big file is one slice, read once.
+    assert plan(files, parts_per_file=1, slice_bytes=250)[0].slices[-1] == Slice(
+        "enrolments", ("enrolments_20250102.csv",)
+    )

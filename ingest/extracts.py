@@ -1,0 +1,36 @@
+"""The extract interface every stage shares: kinds, file names, columns, keys."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+KINDS = ("employers", "enrolments")
+
+SPEC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "employers": (
+        "npp", "name", "kbli", "district", "size_class", "reported_workers",
+        "registered_on", "status", "updated_at",
+    ),
+    "enrolments": (
+        "kpj", "nik", "npp", "segment", "kbli", "district", "programs", "wage",
+        "contribution_source", "start_date", "end_date", "status", "updated_at",
+    ),
+}
+# All rows of one key of one file must meet in one slice (conflicting_duplicate).
+KEY_COLUMNS = {"employers": "npp", "enrolments": "kpj"}
+PERSONAL_COLUMNS = ("nik", "kpj")
+
+NAME_PATTERN = re.compile(r"^(employers|enrolments)_(\d{8})\.csv(\.gz)?$")
+
+
+def parse_name(name: str) -> tuple[str, date | None] | None:
+    """(kind, extract date) of a landing name; None if it matches no pattern; the date is
+    None when impossible (employers_20250231.csv)."""
+    matched = NAME_PATTERN.match(name)
+    if not matched:
+        return None
+    try:
+        return matched.group(1), datetime.strptime(matched.group(2), "%Y%m%d").date()
+    except ValueError:
+        return matched.group(1), None

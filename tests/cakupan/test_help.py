@@ -1,0 +1,69 @@
+"""The command explains itself: flags read as flags, dates as DATE, every option described,
+the environment each running command needs named in its help, and a version."""
+
+import os
+import re
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
+COMMANDS = ("nightly", "backfill", "generate", "report", "serve", "demo")
+OPTION = re.compile(r"^  (--[a-z-]+)(?: ([A-Z]+))?(?:\s{2,}(\S.*))?$")
+
+
+def help_of(*command: str) -> str:
+    result = subprocess.run([CAKUPAN, *command, "--help"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def options(text: str) -> dict[str, tuple[str, str]]:
+    """--option: (METAVAR, first line of its description)."""
+    found = {}
+    for line in text.split("Options:", 1)[1].splitlines():
+        match = OPTION.match(line)
+        if match:
+            found[match[1]] = (match[2] or "", match[3] or "")
+    return found
+
+
+def test_version():
+    result = subprocess.run([CAKUPAN, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"cakupan {version('cakupan')}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_is_described_flags_take_no_value_and_dates_are_dates(command):
+    text = help_of(command)
+    found = options(text)
+
+    assert not re.findall(r"<[a-z ]+>", text)  # no "<bool>", "<str>", "<int range>" placeholders
+    assert found["--debug"] == ("", "Show tracebacks and library logs.")
+    for option, (metavar, description) in found.items():
+        assert description, f"{command} {option} is not described"
+    for option in ("--as-of", "--start", "--end"):
+        if option in found:
+            assert found[option][0] == "DATE", (command, option)
+    if "--resume" in found:
+        assert found["--resume"][0] == ""
+
+
+def test_seed_is_described():
+    metavar, description = options(help_of("generate"))["--seed"]
+    assert metavar == "N" and description.startswith("Seed of the random generator: the same seed, the same files.")
+
+
+@pytest.mark.parametrize("command, needed", [
+    ("nightly", "CAKUPAN_PII_KEY (required)"),
+    ("backfill", "CAKUPAN_PII_KEY (required)"),
+    ("demo", "CAKUPAN_PII_KEY is not read"),
+    ("serve", "PREFECT_API_URL (required)"),
+    ("serve", "PREFECT_UI_API_URL"),
+])
+def test_help_names_the_environment_the_command_needs(command, needed):
+    assert needed in " ".join(help_of(command).split())
