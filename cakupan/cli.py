@@ -326,19 +326,51 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
-    if not config.prefect_api_url():
-        errors.print(
-            "[red]error:[/red] cakupan serve needs a Prefect server: start one (`prefect server start`) "
-            "and set PREFECT_API_URL (see README)", highlight=False,
-        )
+    problems = _serve_problems(landing, warehouse)
+    for problem in problems:
+        errors.print(f"[red]error:[/red] {problem}", highlight=False)
+    if problems:
         raise typer.Exit(EXIT_USAGE)
 
     def body() -> None:
         from cakupan.flows.deployments import serve as serve_deployments
 
-        serve_deployments(str(landing.resolve()), str(warehouse.resolve()))
+        serve_deployments(
+            str(landing.resolve()), str(warehouse.resolve()),
+            announce=lambda line: console.print(line, markup=False, highlight=False),
+        )
 
     _guarded(body, debug)
+
+
+def _serve_problems(landing: Path, warehouse: Path) -> list[str]:
+    """What would fail every served run, found before serving: one line each."""
+    from cakupan.warehouse.connection import Refused, WarehouseBusy
+    from cakupan.warehouse.integrity import check_intact
+    from cakupan.warehouse.pii import key_from_env, verify_key_for
+
+    problems = []
+    if not config.prefect_api_url():
+        problems.append(
+            "cakupan serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL "
+            "(see README)"
+        )
+    if not landing.is_dir():
+        problems.append(f"--landing: folder {str(landing)!r} does not exist")
+    folder = next(parent for parent in warehouse.absolute().parents if parent.exists())
+    writable = os.access(warehouse, os.W_OK) if warehouse.exists() else folder.is_dir() and os.access(folder, os.W_OK)
+    if not writable:
+        problems.append(f"--warehouse: cannot write {warehouse} ({folder} is not a writable folder)")
+    try:
+        key_from_env()
+        if writable:
+            check_intact(warehouse)
+            verify_key_for(warehouse)
+    except WarehouseBusy:
+        pass  # a run is writing it now; every run checks it again before writing
+    except Refused as problem:
+        problems.append(str(problem))
+    return problems
 
 
 @app.command(epilog=(

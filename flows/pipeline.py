@@ -127,9 +127,14 @@ def refused(log, refusal: Refused) -> State:
 def log_discovery(log, found: Discovery) -> None:
     """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
-        log.info("ignored (not an extract name, or a folder): %s", ", ".join(found.ignored))
+        log.info("ignored (not an extract name, or a folder): %s", mask_identifiers(", ".join(found.ignored)))
     if found.skipped:
         log.info("skipped %d file(s) already loaded with the same content", len(found.skipped))
+    if found.skipped_rejected:
+        log.info(
+            "skipped %d file(s) already rejected with the same content: %s (a corrected re-delivery is loaded)",
+            len(found.skipped_rejected), ", ".join(found.skipped_rejected),
+        )
     for outcome in found.rejected:
         log.error("%s: rejected: %s", outcome.name, outcome.reason)
 
