@@ -96,7 +96,7 @@ def discover(
     found = Discovery()
     by_date: dict[tuple[str, date], list[LandedFile]] = {}
     impossible: list[LandedFile] = []
-    inside = landing.resolve()
+    inside = Path(os.path.realpath(landing))
     for path in sorted(landing.iterdir()):
         parsed = parse_name(path.name)
         if parsed is None or not (path.is_symlink() or path.is_file()):
@@ -105,7 +105,7 @@ def discover(
         kind, extract_date = parsed
         if extract_date is not None and not due(extract_date):
             continue
-        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(inside):  # realpath: loops too
             # never opened: the link's own text identifies this version
             link = LandedFile(path.name, kind, extract_date, _text_sha256(os.readlink(path)), 0)
             if _already_rejected(history, link):
