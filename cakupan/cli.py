@@ -91,13 +91,17 @@ def _require_landing(landing: Path) -> None:
         raise typer.BadParameter(f"folder {str(landing)!r} does not exist", param_hint="--landing")
 
 
-def _require_pii_key() -> None:
-    if not config.pii_key_secret():
-        raise Stop(
-            "CAKUPAN_PII_KEY is not set: NIK and KPJ are hashed with this secret key before they are "
-            "stored. Set it (the same key for every run of this warehouse) and run again.",
-            EXIT_USAGE,
-        )
+def _require_pii_key(warehouse: Path) -> None:
+    """A key is set, and strong enough if it will key a new warehouse (the run checks an old one's)."""
+    from cakupan.warehouse.connection import Refused
+    from cakupan.warehouse.pii import key_from_env, verify_key
+
+    try:
+        key = key_from_env()
+        if not warehouse.exists():
+            verify_key(key, recorded=[])
+    except Refused as problem:
+        raise Stop(str(problem), EXIT_USAGE) from None
 
 
 class _DropTracebacks(logging.Filter):
@@ -109,6 +113,7 @@ class _DropTracebacks(logging.Filter):
 
 def _prepare(debug: bool) -> None:
     """Quiet, offline-friendly defaults before Prefect is imported; --debug shows everything."""
+    config.owner_only_files()
     if debug:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     config.quiet_prefect()
@@ -136,14 +141,25 @@ def _prepare(debug: bool) -> None:
 
 def _run(flow_call, debug: bool) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
+    from contextlib import ExitStack
+
     from cakupan.flows.exclusive import prefect_server_configured
+    from cakupan.warehouse.connection import Refused
 
-    if prefect_server_configured():
-        from cakupan.flows.deployments import ensure_writer_limit
+    with ExitStack() as stack:
+        if prefect_server_configured():
+            from cakupan.flows.deployments import ensure_writer_limit
 
-        ensure_writer_limit()
-    _step("starting the run" if prefect_server_configured() else "starting the run (embedded Prefect server)")
-    state = flow_call()
+            ensure_writer_limit()
+        else:
+            from cakupan.flows.embedded_server import embedded_prefect_server
+
+            try:
+                stack.enter_context(embedded_prefect_server())
+            except Refused as problem:
+                raise Stop(str(problem), EXIT_FAILED) from None
+        _step("starting the run" if prefect_server_configured() else "starting the run (embedded Prefect server)")
+        state = flow_call()
     if state.is_completed():
         return
     message = state.message or "the run failed"
@@ -213,7 +229,7 @@ def nightly(
     _require_landing(landing)
 
     def body() -> None:
-        _require_pii_key()
+        _require_pii_key(warehouse)
         from cakupan.flows.nightly import nightly as nightly_flow
 
         _run(lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), return_state=True), debug)
@@ -237,7 +253,7 @@ def backfill(
     _require_landing(landing)
 
     def body() -> None:
-        _require_pii_key()
+        _require_pii_key(warehouse)
         from cakupan.flows.backfill import backfill as backfill_flow
 
         _run(
@@ -318,19 +334,51 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
-    if not config.prefect_api_url():
-        errors.print(
-            "[red]error:[/red] cakupan serve needs a Prefect server: start one (`prefect server start`) "
-            "and set PREFECT_API_URL (see README)", highlight=False,
-        )
+    problems = _serve_problems(landing, warehouse)
+    for problem in problems:
+        errors.print(f"[red]error:[/red] {problem}", highlight=False)
+    if problems:
         raise typer.Exit(EXIT_USAGE)
 
     def body() -> None:
         from cakupan.flows.deployments import serve as serve_deployments
 
-        serve_deployments(str(landing.resolve()), str(warehouse.resolve()))
+        serve_deployments(
+            str(landing.resolve()), str(warehouse.resolve()),
+            announce=lambda line: console.print(line, markup=False, highlight=False),
+        )
 
     _guarded(body, debug)
+
+
+def _serve_problems(landing: Path, warehouse: Path) -> list[str]:
+    """What would fail every served run, found before serving: one line each."""
+    from cakupan.warehouse.connection import Refused, WarehouseBusy
+    from cakupan.warehouse.integrity import check_intact
+    from cakupan.warehouse.pii import key_from_env, verify_key_for
+
+    problems = []
+    if not config.prefect_api_url():
+        problems.append(
+            "cakupan serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL "
+            "(see README)"
+        )
+    if not landing.is_dir():
+        problems.append(f"--landing: folder {str(landing)!r} does not exist")
+    folder = next(parent for parent in warehouse.absolute().parents if parent.exists())
+    writable = os.access(warehouse, os.W_OK) if warehouse.exists() else folder.is_dir() and os.access(folder, os.W_OK)
+    if not writable:
+        problems.append(f"--warehouse: cannot write {warehouse} ({folder} is not a writable folder)")
+    try:
+        key_from_env()
+        if writable:
+            check_intact(warehouse)
+            verify_key_for(warehouse)
+    except WarehouseBusy:
+        pass  # a run is writing it now; every run checks it again before writing
+    except Refused as problem:
+        problems.append(str(problem))
+    return problems
 
 
 @app.command(epilog=(

@@ -80,6 +80,15 @@ def _whole_days(variable: str, default: int) -> int:
 DEMO_PII_KEY = "cakupan-demo-key-not-for-production"
 
 
+# What a run creates (the warehouse with hashed identifiers and wages, reports, Data Docs)
+# is for its owner only, whatever the umask of the shell, cron or service that started it.
+OWNER_ONLY_UMASK = 0o077
+
+
+def owner_only_files() -> None:
+    os.umask(OWNER_ONLY_UMASK)
+
+
 def today_jakarta() -> date:
     return datetime.now(JAKARTA).date()
 
@@ -162,5 +171,8 @@ def quiet_prefect() -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+        # The embedded server of a new PREFECT_HOME migrates its database first: on a busy
+        # machine that takes far longer than Prefect's 20 s (flows/embedded_server.py).
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     }.items():
         os.environ.setdefault(name, value)

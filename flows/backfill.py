@@ -13,10 +13,12 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
-from cakupan.flows.exclusive import sole_writer
-from cakupan.flows.pipeline import load_publish_report, log_discovery, parameters_json, recorded_run
+from cakupan.flows.parameters import as_bool, date_range
+from cakupan.flows.pipeline import (
+    load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
+)
 from cakupan.flows.tasks.discover import discover_files
-from cakupan.warehouse.connection import connect
+from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.runs import last_backfill
 
 
@@ -35,7 +37,7 @@ def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetim
     return datetime.fromisoformat(since) if since else previous.started_at
 
 
-@flow(name="backfill")
+@flow(name="backfill", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
 def backfill(
     start: date,
     end: date,
@@ -44,19 +46,24 @@ def backfill(
     warehouse: str = DEFAULT_WAREHOUSE,
 ) -> State:
     log = get_run_logger()
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    with sole_writer(warehouse):
-        retrying = flow_run.run_count > 1
-        loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None
-        parameters = parameters_json(start=start, end=end, landing=landing, loaded_since=loaded_since)
-        with recorded_run(warehouse, flow_run.id, "backfill", parameters) as book:
-            log.info("1/4 Discovering files dated %s to %s in %s", start, end, landing)
-            found = discover_files(landing, warehouse, book.run_id, start=start, end=end, loaded_since=loaded_since)
-            log_discovery(log, found)
-            book.outcomes.extend(found.rejected)
-            if loaded_since:
-                log.info("Resuming: files loaded since %s are kept", loaded_since)
+    try:
+        start, end = date_range(start, end)
+        resume = as_bool("resume", resume)
+        with writing(warehouse):
+            retrying = flow_run.run_count > 1
+            loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None
+            parameters = parameters_json(start=start, end=end, landing=landing, loaded_since=loaded_since)
+            with recorded_run(warehouse, flow_run.id, "backfill", parameters) as book:
+                log.info("1/4 Discovering files dated %s to %s in %s", start, end, landing)
+                found = discover_files(
+                    landing, warehouse, book.run_id, start=start, end=end, loaded_since=loaded_since
+                )
+                log_discovery(log, found)
+                book.outcomes.extend(found.rejected)
+                if loaded_since:
+                    log.info("Resuming: files loaded since %s are kept", loaded_since)
 
-            load_publish_report(landing, warehouse, found, book, log)
-        return book.verdict()
+                load_publish_report(landing, warehouse, found, book, log)
+            return book.verdict()
+    except Refused as refusal:
+        return refused(log, refusal)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import prefect
 from prefect.client.orchestration import get_client
 from prefect.schedules import Cron
@@ -37,6 +39,26 @@ def ensure_writer_limit() -> None:
         client.upsert_global_concurrency_limit_by_name(WAREHOUSE_CONCURRENCY_LIMIT, limit=1)
 
 
-def serve(landing: str, warehouse: str) -> None:
+def described(deployment) -> str:
+    """One line: the deployment, when it runs, where it reads and writes."""
+    name = f"{deployment.flow_name}/{deployment.name}"
+    where = f"landing {deployment.parameters['landing']}, warehouse {deployment.parameters['warehouse']}"
+    if not deployment.schedules:
+        return (
+            f"registered {name}: on demand; run one with: prefect deployment run {name} "
+            f"-p start=YYYY-MM-DD -p end=YYYY-MM-DD ({where})"
+        )
+    schedule = deployment.schedules[0].schedule
+    hour, minute = int(schedule.cron.split()[1]), int(schedule.cron.split()[0])
+    return (
+        f"registered {name}: every day at {hour:02d}:{minute:02d} {schedule.timezone} "
+        f"(cron {schedule.cron}) ({where})"
+    )
+
+
+def serve(landing: str, warehouse: str, announce: Callable[[str], None]) -> None:
     ensure_writer_limit()
-    prefect.serve(*deployments(landing, warehouse), print_starting_message=False)
+    served = deployments(landing, warehouse)
+    for deployment in served:
+        announce(described(deployment))
+    prefect.serve(*served, print_starting_message=False)

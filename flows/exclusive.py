@@ -20,12 +20,15 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
 from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, writer_wait_seconds
+from cakupan.flows.embedded_server import embedded_api_url
 from cakupan.warehouse.connection import WarehouseBusy
 from cakupan.warehouse.lock import REPORT_EVERY_SECONDS, lock_holder, writer_lock
 
 
 def prefect_server_configured() -> bool:
-    return bool(PREFECT_API_URL.value())
+    """A shared Prefect server, not the command's own embedded one (the file lock serves that)."""
+    url = PREFECT_API_URL.value()
+    return bool(url) and url != embedded_api_url()
 
 
 @contextmanager

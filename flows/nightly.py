@@ -9,28 +9,34 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, freshness_thresholds, today_jakarta
-from cakupan.flows.exclusive import sole_writer
-from cakupan.flows.pipeline import load_publish_report, log_discovery, parameters_json, recorded_run
+from cakupan.flows.parameters import as_date
+from cakupan.flows.pipeline import (
+    load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
+)
 from cakupan.flows.tasks.discover import discover_files
+from cakupan.warehouse.connection import Refused
 
 
-@flow(name="nightly")
+@flow(name="nightly", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
 def nightly(
     as_of: date | None = None,
     landing: str = DEFAULT_LANDING,
     warehouse: str = DEFAULT_WAREHOUSE,
 ) -> State:
     log = get_run_logger()
-    as_of = as_of or today_jakarta()
-    freshness_thresholds()  # a bad CAKUPAN_LATE_DAYS / CAKUPAN_STALE_DAYS stops the run before it loads
-    with sole_writer(warehouse):
-        with recorded_run(
-            warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
-        ) as book:
-            log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
-            found = discover_files(landing, warehouse, book.run_id, until=as_of)
-            log_discovery(log, found)
-            book.outcomes.extend(found.rejected)
+    try:
+        as_of = as_date("as_of", as_of) or today_jakarta()
+        freshness_thresholds()  # a bad CAKUPAN_LATE_DAYS / CAKUPAN_STALE_DAYS stops the run before it loads
+        with writing(warehouse):
+            with recorded_run(
+                warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
+            ) as book:
+                log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
+                found = discover_files(landing, warehouse, book.run_id, until=as_of)
+                log_discovery(log, found)
+                book.outcomes.extend(found.rejected)
 
-            load_publish_report(landing, warehouse, found, book, log, run_date=as_of)
-        return book.verdict()
+                load_publish_report(landing, warehouse, found, book, log, run_date=as_of)
+            return book.verdict()
+    except Refused as refusal:
+        return refused(log, refusal)

@@ -5,15 +5,18 @@ into the run's verdict and summary."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
+from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 
-from cakupan.config import data_docs_dir, scratch_dir
+from cakupan.config import data_docs_dir, owner_only_files, scratch_dir
+from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
@@ -23,9 +26,24 @@ from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import mask_identifiers
 from cakupan.ingest.validate.data_docs import refresh_index
-from cakupan.warehouse.connection import connect
+from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.history import Publication
-from cakupan.warehouse.runs import finish_run, start_run
+from cakupan.warehouse.integrity import check_intact
+from cakupan.warehouse.pii import verify_key_for
+from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run
+
+
+class _FailedStateIsNoCrash(logging.Filter):
+    """A run that returns a Failed state has said why in its message. In a deployment run
+    Prefect's engine then raises that state again (FailedRun) and logs it as "Engine execution
+    exited with unexpected exception" with a traceback; drop that echo. A flow that raises
+    still logs its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], FailedRun))
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_FailedStateIsNoCrash())
 
 
 class SlicesFailed(RuntimeError):
@@ -59,7 +77,8 @@ class RunBook:
         if self.rejected:
             names = ", ".join(o.name for o in self.rejected[:5])
             more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
-            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}", data=self)
+            # Message only: the engine raises a failed state's data, and a RunBook is no exception.
+            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}")
         if self.stale:
             return Failed(message=self.stale)
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
@@ -84,6 +103,21 @@ class RunBook:
 
 
 @contextmanager
+def writing(warehouse: str) -> Iterator[None]:
+    """The run as the warehouse's one writer, once the warehouse is intact and the key is its key.
+
+    Refuses before writing anything; then closes the runs a killed writer left RUNNING.
+    """
+    owner_only_files()
+    with sole_writer(warehouse):
+        check_intact(warehouse)
+        verify_key_for(warehouse)
+        with connect(warehouse) as con:
+            close_abandoned_runs(con)
+        yield
+
+
+@contextmanager
 def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> Iterator[RunBook]:
     """audit.runs: RUNNING at the start; COMPLETED or FAILED at the end, also on an exception."""
     with connect(warehouse) as con:
@@ -98,12 +132,23 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
 
 
+def refused(log, refusal: Refused) -> State:
+    """A run refused before writing: one line in the log, the same line as the run's message."""
+    log.error("%s", refusal)
+    return Failed(message=str(refusal))
+
+
 def log_discovery(log, found: Discovery) -> None:
     """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
-        log.info("ignored (not an extract name, or a folder): %s", ", ".join(found.ignored))
+        log.info("ignored (not an extract name, or a folder): %s", mask_identifiers(", ".join(found.ignored)))
     if found.skipped:
         log.info("skipped %d file(s) already loaded with the same content", len(found.skipped))
+    if found.skipped_rejected:
+        log.info(
+            "skipped %d file(s) already rejected with the same content: %s (a corrected re-delivery is loaded)",
+            len(found.skipped_rejected), ", ".join(found.skipped_rejected),
+        )
     for outcome in found.rejected:
         log.error("%s: rejected: %s", outcome.name, outcome.reason)
 

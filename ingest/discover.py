@@ -12,6 +12,7 @@ as REJECTED in audit.extract_files.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -52,6 +53,7 @@ class Discovery:
     selected: list[LandedFile] = field(default_factory=list)
     rejected: list[FileOutcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # identical or already (re)loaded
+    skipped_rejected: list[str] = field(default_factory=list)  # identical to a rejected version
     ignored: list[str] = field(default_factory=list)  # subfolders, names matching nothing
 
 
@@ -94,13 +96,25 @@ def discover(
     found = Discovery()
     by_date: dict[tuple[str, date], list[LandedFile]] = {}
     impossible: list[LandedFile] = []
+    inside = Path(os.path.realpath(landing))
     for path in sorted(landing.iterdir()):
-        parsed = parse_name(path.name) if path.is_file() else None
-        if parsed is None:
+        parsed = parse_name(path.name)
+        if parsed is None or not (path.is_symlink() or path.is_file()):
             found.ignored.append(path.name)
             continue
         kind, extract_date = parsed
         if extract_date is not None and not due(extract_date):
+            continue
+        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(inside):  # realpath: loops too
+            # never opened: the link's own text identifies this version
+            link = LandedFile(path.name, kind, extract_date, _text_sha256(os.readlink(path)), 0)
+            if _already_rejected(history, link):
+                found.skipped_rejected.append(link.name)
+            else:
+                found.rejected.append(_rejection(link, "link: points outside the landing folder"))
+            continue
+        if not path.is_file():
+            found.ignored.append(path.name)
             continue
         landed = LandedFile(path.name, kind, extract_date, file_sha256(path), path.stat().st_size)
         if extract_date is None:
@@ -110,7 +124,7 @@ def discover(
 
     for landed in impossible:
         if _already_rejected(history, landed):
-            found.skipped.append(landed.name)
+            found.skipped_rejected.append(landed.name)
             continue
         found.rejected.append(
             _rejection(landed, f"name: impossible extract date in {landed.name}")
@@ -121,7 +135,7 @@ def discover(
             names = " and ".join(landed.name for landed in versions)
             for landed in versions:
                 if not backfill and _already_rejected(history, landed):
-                    found.skipped.append(landed.name)
+                    found.skipped_rejected.append(landed.name)
                 else:
                     found.rejected.append(
                         _rejection(
@@ -133,9 +147,15 @@ def discover(
         (landed,) = versions
         if _needs_load(history, landed, backfill, loaded_since):
             found.selected.append(landed)
-        else:
+        elif _already_loaded(history, landed) or backfill:
             found.skipped.append(landed.name)
+        else:
+            found.skipped_rejected.append(landed.name)
     return found
+
+
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _history(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str | None, datetime]]]:
@@ -146,6 +166,10 @@ def _history(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple
     ).fetchall():
         history.setdefault((name, sha), []).append((status, reason, processed_at))
     return history
+
+
+def _already_loaded(history: dict, landed: LandedFile) -> bool:
+    return any(status == LOADED for status, _, _ in history.get((landed.name, landed.sha256), []))
 
 
 def _already_rejected(history: dict, landed: LandedFile) -> bool:

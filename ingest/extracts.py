@@ -21,7 +21,8 @@ SPEC_COLUMNS: dict[str, tuple[str, ...]] = {
 KEY_COLUMNS = {"employers": "npp", "enrolments": "kpj"}
 PERSONAL_COLUMNS = ("nik", "kpj")
 
-NAME_PATTERN = re.compile(r"^(employers|enrolments)_(\d{8})\.csv(\.gz)?$")
+# ASCII digits only: \d would also match other scripts' digits (employers_２０２５１１１７.csv).
+NAME_PATTERN = re.compile(r"^(employers|enrolments)_([0-9]{8})\.csv(\.gz)?$")
 
 
 def parse_name(name: str) -> tuple[str, date | None] | None:

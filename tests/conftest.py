@@ -30,7 +30,7 @@ from cakupan.ingest.pseudonymise import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 
-TEST_SECRET = "cakupan ingest test key"
+TEST_SECRET = "cakupan ingest test key, 32 bytes or more"
 
 
 def nik_of(n: int) -> str:
@@ -214,7 +214,7 @@ def stop_process_group(proc: subprocess.Popen, first_signal: int, grace_seconds:
         proc.wait()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stop_started_process():
     return stop_process_group
 

@@ -14,7 +14,11 @@ from cakupan.config import duckdb_memory_limit
 SCHEMA_SQL = files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
 
 
-class WarehouseBusy(RuntimeError):
+class Refused(RuntimeError):
+    """A run refused before writing anything; the message says why and what to do."""
+
+
+class WarehouseBusy(Refused):
     """Another process holds the warehouse file."""
 
 

@@ -11,22 +11,31 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 
 from cakupan.config import PII_KEY_ENV, pii_key_secret
+from cakupan.warehouse.connection import Refused, connect
 
 KEY_VARIABLE = PII_KEY_ENV
+# HMAC-SHA256's own block of strength; a shorter secret is guessable offline from the hashes.
+MIN_KEY_BYTES = 32
+MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 SHOWN_DIGITS = 4
 _BLOCK_SIZE = 64  # sha256 block size, as in RFC 2104
 _FINGERPRINT_LABEL = b"cakupan pii key fingerprint v1"
 
 
-class PiiKeyMissing(RuntimeError):
+class PiiKeyMissing(Refused):
     """The environment holds no pseudonymisation key."""
 
 
-class PiiKeyMismatch(RuntimeError):
+class PiiKeyTooShort(Refused):
+    """A new warehouse would be keyed with a weak secret."""
+
+
+class PiiKeyMismatch(Refused):
     """The key differs from the one the warehouse was loaded with."""
 
 
@@ -73,33 +82,63 @@ def key_from_env() -> PiiKey:
     secret = pii_key_secret()
     if not secret:
         raise PiiKeyMissing(
-            f"environment variable {KEY_VARIABLE} is not set: it holds the secret key "
-            "that pseudonymises nik and kpj (HMAC-SHA256); set it before loading"
+            f"{KEY_VARIABLE} is not set: NIK and KPJ are hashed with this secret key before they are "
+            "stored. Set it (the same key for every run of this warehouse) and run again."
         )
     return PiiKey(secret.encode("utf-8"))
+
+
+def verify_key(key: PiiKey, recorded: list[str]) -> None:
+    """Refuse a key other than the recorded one, and a weak key for a warehouse with none recorded."""
+    if not recorded and len(key.secret) < MIN_KEY_BYTES:
+        raise PiiKeyTooShort(
+            f"{KEY_VARIABLE} is too short ({len(key.secret)} bytes; a new warehouse needs at least "
+            f"{MIN_KEY_BYTES}): make one with `{MAKE_KEY}`, keep it secret, and use it for every run "
+            "of this warehouse"
+        )
+    _refuse_other_key(key.fingerprint, recorded)
+
+
+def _refuse_other_key(fingerprint: str, recorded: list[str]) -> None:
+    if any(known != fingerprint for known in recorded):
+        raise PiiKeyMismatch(
+            f"the key in {KEY_VARIABLE} differs from the one this warehouse was loaded "
+            "with (fingerprint mismatch in audit.pii_key): person counts would break; "
+            "use the original key or start a new warehouse"
+        )
+
+
+def recorded_fingerprints(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [fingerprint for (fingerprint,) in con.execute("select fingerprint from audit.pii_key").fetchall()]
+
+
+def verify_key_for(warehouse: str | Path) -> PiiKey:
+    """The key from the environment, checked against the warehouse without writing to it."""
+    key = key_from_env()
+    recorded: list[str] = []
+    if Path(warehouse).exists():
+        with connect(warehouse, read_only=True) as con:
+            recorded = recorded_fingerprints(con)
+    verify_key(key, recorded)
+    return key
 
 
 def check_key(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
     """Record the key's fingerprint (`PiiKey.fingerprint`) on first use; refuse a different
     key later. The writer checks the fingerprint the workers hashed with: it never needs
-    the key itself.
+    the key itself (its strength was checked at the start of the run, `verify_key_for`).
 
     Runs inside the caller's transaction so that the first load and its fingerprint
     commit together.
     """
-    recorded = con.execute("select fingerprint from audit.pii_key").fetchall()
+    recorded = recorded_fingerprints(con)
     if not recorded:
         con.execute(
             "insert into audit.pii_key values (?, ?)",
             [fingerprint, datetime.now(timezone.utc).replace(tzinfo=None)],
         )
         return
-    if any(known != fingerprint for (known,) in recorded):
-        raise PiiKeyMismatch(
-            f"the key in {KEY_VARIABLE} differs from the one this warehouse was loaded "
-            "with (fingerprint mismatch in audit.pii_key): person counts would break; "
-            "use the original key or start a new warehouse"
-        )
+    _refuse_other_key(fingerprint, recorded)
 
 
 def mask(value: str | None) -> str | None:

@@ -58,6 +58,26 @@ def record_freshness(con: duckdb.DuckDBPyConnection, run_id: str, freshness: str
     con.execute("update audit.runs set freshness = ? where run_id = ?", [freshness, run_id])
 
 
+def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark CRASHED the runs left RUNNING by a writer that is gone; returns how many.
+
+    Only the holder of the writer lock may call this: every other run that ever started
+    has ended, so a RUNNING row is one whose process was killed or could not record its end.
+    """
+    noticed_at = datetime.now()
+    closed = con.execute(
+        """
+        update audit.runs
+        set state = 'CRASHED', finished_at = ?,
+            reason = 'ended without recording its end (killed, or out of disk or memory); noticed at ' || ?
+        where state = 'RUNNING'
+        returning run_id
+        """,
+        [noticed_at, noticed_at.isoformat(timespec="seconds")],
+    ).fetchall()
+    return len(closed)
+
+
 def last_backfill(con: duckdb.DuckDBPyConnection, start: date, end: date) -> RunRecord | None:
     """The latest backfill over exactly this range (a killed one is still RUNNING)."""
     rows = con.execute(

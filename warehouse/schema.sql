@@ -74,11 +74,13 @@ create table if not exists audit.runs (
     parameters varchar,                  -- JSON
     started_at timestamp not null,
     finished_at timestamp,
-    state varchar not null,              -- RUNNING | COMPLETED | FAILED
+    state varchar not null,              -- RUNNING | COMPLETED | FAILED | CRASHED
     files_loaded bigint,
     files_rejected bigint,
     as_of date
 );
+-- Why a run is CRASHED (it ended without recording its end); finished_at is when that was noticed.
+alter table audit.runs add column if not exists reason varchar;
 
 -- Fingerprint of the pseudonymisation key: person counts depend on a stable key.
 create table if not exists audit.pii_key (

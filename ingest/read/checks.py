@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cakupan.ingest.extracts import SPEC_COLUMNS
+from cakupan.ingest.read.masking import mask_identifiers
 
 _BOM = "\ufeff"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -24,7 +25,11 @@ _CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class FileRejected(ValueError):
-    """A file-level problem: the whole file is rejected with this reason."""
+    """A file-level problem: the whole file is rejected with this reason, identifier-like
+    text in it masked (a header may name a column after a NIK)."""
+
+    def __init__(self, reason: str):
+        super().__init__(mask_identifiers(reason))
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def read_rows(
         if isinstance(found.header, FileRejected):
             read.rejected_reason = str(found.header)
             continue
-        read.schema_drift = tuple(c for c in found.header if c not in SPEC_COLUMNS[kind])
+        read.schema_drift = tuple(mask_identifiers(c) for c in found.header if c not in SPEC_COLUMNS[kind])
         blanks = blank_lines(path) if found.has_blank_line else {}
         by_header.setdefault(found.header, []).append((path, blanks))
 

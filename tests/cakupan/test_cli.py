@@ -64,7 +64,7 @@ def test_end_before_start_is_a_usage_error(tmp_path):
 
 @pytest.fixture
 def served_env(prefect_api):
-    return {"PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "cli-key"}
+    return {"PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "cli-key-for-tests-32-bytes-or-more"}
 
 
 def test_nightly_run_exits_0_and_a_rejected_file_exits_1(served_env, landing, tmp_path):

@@ -29,7 +29,7 @@ def _wait_for_deployments(client, names, seconds=90):
 
 def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, landing, tmp_path, stop_started_process):
     warehouse = tmp_path / "served" / "cakupan.duckdb"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "CAKUPAN_PII_KEY": "served-key",
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "CAKUPAN_PII_KEY": "served-key-for-tests-32-bytes-or-more",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     serving = subprocess.Popen(
         [CAKUPAN, "serve", "--landing", str(landing), "--warehouse", str(warehouse)],

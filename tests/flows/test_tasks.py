@@ -55,7 +55,7 @@ def test_impossible_date_rejected_and_recorded_once(warehouse, tmp_landing, writ
     ]
     assert "impossible extract date" in result.rejected[0].reason
     again = discover_files.fn(str(tmp_landing), str(warehouse), "run-2")
-    assert again.rejected == [] and again.skipped == ["employers_20250231.csv"]
+    assert again.rejected == [] and again.skipped_rejected == ["employers_20250231.csv"]
     with connect(warehouse) as con:
         assert con.execute("select file_name, kind, status, run_id from audit.extract_files").fetchall() == [
             ("employers_20250231.csv", "employers", REJECTED, "run-1")

@@ -54,7 +54,8 @@ def test_identical_redelivery_skipped_changed_one_selected(
         ]
     write_extract("employers_20250102.csv", [employer(1)])  # same bytes again
     result = found(warehouse, tmp_landing)
-    assert result.selected == [] and result.skipped == ["employers_20250102.csv", "employers_20250103.csv"]
+    assert result.selected == [] and result.skipped == ["employers_20250102.csv"]
+    assert result.skipped_rejected == ["employers_20250103.csv"]
     write_extract("employers_20250102.csv", [employer(1, name="Corrected")])
     write_extract("employers_20250103.csv", [employer(2)])
     assert names(found(warehouse, tmp_landing).selected) == ["employers_20250102.csv", "employers_20250103.csv"]

@@ -11,10 +11,12 @@ from cakupan.warehouse.pii import (
     PiiKey,
     PiiKeyMismatch,
     PiiKeyMissing,
+    PiiKeyTooShort,
     check_key,
     hmac_sql,
     key_from_env,
     mask,
+    verify_key,
 )
 
 VALUES = ["3573014501000001", "01234567890", "", "ünïcode", "x" * 200]
@@ -52,7 +54,7 @@ def test_key_from_env(monkeypatch):
 
 
 def test_fingerprint_recorded_once_and_other_key_refused(tmp_path):
-    first, other = PiiKey(b"first key"), PiiKey(b"other key")
+    first, other = PiiKey(b"first key, 32 bytes or more ....."), PiiKey(b"other key, 32 bytes or more .....")
     with connect(tmp_path / "w.duckdb") as con:
         check_key(con, first.fingerprint)
         check_key(con, first.fingerprint)
@@ -75,3 +77,11 @@ def test_mask_keeps_first_four_digits():
     assert mask("01234567890") == "0123*******"
     assert mask("123") == "123"
     assert mask(None) is None
+
+
+def test_a_new_warehouse_refuses_a_short_key_and_says_how_to_make_one():
+    with pytest.raises(PiiKeyTooShort, match="token_urlsafe") as refused:
+        verify_key(PiiKey(b"k" * 31), recorded=[])
+    assert "31 bytes" in str(refused.value)
+    verify_key(PiiKey(b"k" * 32), recorded=[])
+    verify_key(PiiKey(b"k"), recorded=[PiiKey(b"k").fingerprint])  # a warehouse keyed before the rule

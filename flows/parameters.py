@@ -1,0 +1,39 @@
+"""Flow parameters as a deployment run passes them (JSON text), checked at flow start.
+
+The flows turn off Prefect's own parameter validation, which fails a bad date only after a
+traceback; here a bad value is refused in one line naming the parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cakupan.warehouse.connection import Refused
+
+
+class BadParameter(Refused):
+    """A flow parameter that cannot be used."""
+
+
+def as_date(name: str, value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadParameter(f"parameter {name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def as_bool(name: str, value: bool | str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise BadParameter(f"parameter {name}: {value!r} is not true or false")
+
+
+def date_range(start: date | str, end: date | str) -> tuple[date, date]:
+    first, last = as_date("start", start), as_date("end", end)
+    if first is None or last is None:
+        raise BadParameter(f"parameter {'start' if first is None else 'end'}: a date is required (YYYY-MM-DD)")
+    if last < first:
+        raise BadParameter(f"parameter end: {last} is before start {first}")
+    return first, last
