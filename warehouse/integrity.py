@@ -30,10 +30,11 @@ def check_intact(path: str | Path) -> None:
         return
     try:
         with connect(path, read_only=True) as con:
-            block_size, total_blocks = con.execute(
-                "select block_size, total_blocks from pragma_database_size()"
+            # used, not total: total counts free blocks DuckDB may have cut off the file's end
+            block_size, used_blocks = con.execute(
+                "select block_size, used_blocks from pragma_database_size()"
             ).fetchone()
-            needed = HEADER_BYTES + block_size * total_blocks
+            needed = HEADER_BYTES + block_size * used_blocks
             size = path.stat().st_size
             if size < needed:
                 raise _damaged(path, f"the file has {size:,} bytes, its blocks need {needed:,}")

@@ -44,7 +44,7 @@ def on_a_terminal(*args, env=None) -> tuple[int, str]:
 
 @pytest.fixture
 def served_env(prefect_api):
-    return {"PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "progress-key"}
+    return {"PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "progress-key-for-tests-32-bytes-or-more"}
 
 
 def test_generation_counts_its_days(tmp_path):

@@ -52,7 +52,7 @@ def test_a_stale_nightly_publishes_then_exits_1_with_one_line(
     warehouse = str(tmp_path / "w.duckdb")
     write_extract("employers_20250301.csv", [employer(1)])
     write_extract("enrolments_20250305.csv", [enrolment(1)])
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "cli-key"}
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "cli-key-for-tests-32-bytes-or-more"}
     result = subprocess.run(
         [CAKUPAN, "nightly", "--as-of", "2025-03-05", "--landing", str(tmp_landing), "--warehouse", warehouse],
         env=env, capture_output=True, text=True, timeout=300,

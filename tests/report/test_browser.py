@@ -32,7 +32,7 @@ def small_warehouse(prefect_api, generated_landing, tmp_path_factory) -> Path:
 
     warehouse = tmp_path_factory.mktemp("browser") / "cakupan.duckdb"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("CAKUPAN_PII_KEY", "browser-test-key")
+        env.setenv("CAKUPAN_PII_KEY", "browser-test-key-for-tests-32-bytes-or-more")
         state = nightly(as_of=date(2025, 3, 12), landing=str(generated_landing), warehouse=str(warehouse),
                         return_state=True)
     assert state.is_completed(), state.message
