@@ -30,6 +30,7 @@ from cakupan.warehouse.connection import Refused
 PR_SET_PDEATHSIG = 1
 UVICORN_CANNOT_BIND = 3  # the port was taken between choosing and binding it
 POLL_SECONDS = 0.2
+DRAIN_SECONDS = 10
 
 _api_url: str | None = None
 
@@ -67,6 +68,7 @@ def embedded_prefect_server() -> Iterator[str]:
         try:
             yield url
         finally:
+            _send_what_is_queued()
             del os.environ["PREFECT_API_URL"]
             _api_url = None
             refresh_global_settings_context()
@@ -121,6 +123,16 @@ def _why(server: subprocess.Popen, wait_seconds: float, output) -> str:
     lines = [line for line in output.read().decode(errors="replace").splitlines() if line.strip()]
     last = f" ({lines[-1].strip()})" if lines else ""
     return f"the embedded Prefect server stopped with status {server.returncode}{last}: {remedy}"
+
+
+def _send_what_is_queued() -> None:
+    """Send the run's last logs and events while the server still answers: at exit Prefect
+    would retry them against the stopped server for more than a minute."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        service.drain_all(timeout=DRAIN_SECONDS, at_exit=False)
 
 
 def _stop(server: subprocess.Popen) -> None:

@@ -58,3 +58,12 @@ def test_a_server_too_slow_to_start_says_in_one_line_what_to_do(error_words, lan
     assert "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in words and "PREFECT_API_URL" in words
     assert words.startswith("error: the embedded Prefect server") and words.count("error:") == 1
     assert not (tmp_path / "w" / "cakupan.duckdb").exists()
+
+
+def test_an_embedded_run_sends_its_last_logs_before_its_server_stops(cakupan_command, landing, tmp_path):
+    """Logs still queued when the run ends went to a stopped server, retried for over a minute."""
+    result = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing,
+                             "--warehouse", tmp_path / "w" / "cakupan.duckdb", embedded=True)
+    assert result.returncode == 0, result.stderr
+    assert "Finished in state Completed" in result.stderr
+    assert "Error logging to API" not in result.stderr and "connection attempts failed" not in result.stderr
