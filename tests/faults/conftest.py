@@ -114,7 +114,7 @@ class Served:
                 time.sleep(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after tests/faults: another `cakupan serve` re-registers the deployments
 def served(prefect_server, prefect_api, generated_landing, tmp_path_factory, stop_started_process):
     """`cakupan serve` of a landing copy and a fresh warehouse, for the whole session."""
     root = tmp_path_factory.mktemp("served")

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from cakupan.warehouse.connection import connect
@@ -17,10 +16,12 @@ CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
 
-def _wait_for_deployments(client, names, seconds=90):
+def _wait_for_deployments(client, names, warehouse, seconds=90):
+    """The deployments as this test's `cakupan serve` registered them (not an earlier serve's)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        found = {d.name: d for d in client.read_deployments()}
+        found = {d.name: d for d in client.read_deployments()
+                 if d.parameters.get("warehouse") == str(warehouse.resolve())}
         if set(names) <= set(found):
             return found
         time.sleep(1)
@@ -37,7 +38,7 @@ def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, l
     )
     try:
         with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
-            deployments = _wait_for_deployments(client, ["nightly", "backfill"])
+            deployments = _wait_for_deployments(client, ["nightly", "backfill"], warehouse)
             (schedule,) = deployments["nightly"].schedules
             assert schedule.schedule.cron == "0 2 * * *"
             assert schedule.schedule.timezone == "Asia/Jakarta"
@@ -51,9 +52,9 @@ def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, l
                 env=env, capture_output=True, text=True, timeout=330,
             )
             assert triggered.returncode == 0, triggered.stdout + triggered.stderr
-            (run,) = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployments["backfill"].id]))
-            )
+            run_id = next(line.split("UUID:")[1].strip() for line in triggered.stdout.splitlines() if "UUID:" in line)
+            run = client.read_flow_run(run_id)
+            assert run.deployment_id == deployments["backfill"].id
             assert run.state.is_completed(), run.state.message
             assert (run.parameters["start"], run.parameters["end"]) == ("2025-03-01", "2025-03-12")
         with connect(warehouse, read_only=True) as con:
