@@ -752,7 +752,8 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
             if workers == 2:
                 holds = (ratio is not None and ratio >= WORKERS_SPEEDUP_TARGET and not figure.failures
                          and not one.failures and p4["same_counts_for_all_worker_counts"] is True)
-                add(figure, f"{verdict} >= {WORKERS_SPEEDUP_TARGET:g}" if ratio else verdict, holds,
+                sign = ">=" if ratio and ratio >= WORKERS_SPEEDUP_TARGET else "<"
+                add(figure, f"{verdict} {sign} {WORKERS_SPEEDUP_TARGET:g}" if ratio else verdict, holds,
                     "P4 2 workers >= 1.7x 1 worker's throughput")
             else:
                 add(figure, f"{verdict} (no target)")
