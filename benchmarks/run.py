@@ -641,9 +641,10 @@ def same_published_counts(warehouses: list[Path]) -> bool | None:
 
 
 def writer_load_rate(context: Context) -> None:
-    """W: the enrolments of P3's province landing (~16M rows at scale 30), pseudonymised
-    into Parquet once (kept beside the landing), then loaded by the writer and by the
-    floor, alternating, each in a fresh process and warehouse (benchmarks/writer.py)."""
+    """W: the enrolments of P3's province landing (~600k rows a unit of scale, ~18M at
+    30), pseudonymised into Parquet once (kept beside the landing), then loaded by the
+    writer and by the floor, alternating, each in a fresh process and warehouse
+    (benchmarks/writer.py)."""
     landing = landing_for(context.data, context.sizes.province_scale, PROVINCE_START, PROVINCE_END)
     print(f"\nW writer load rate from Parquet: {landing.name}", flush=True)
     prepared = landing.with_name(landing.name + ".writer")
