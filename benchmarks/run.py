@@ -602,9 +602,12 @@ def workers_label(workers: int) -> str:
 
 
 def ingest_by_workers(context: Context) -> None:
-    """P4 on P3's province landing: ~18M rows, so ingest outweighs the ~10 s of start-up,
-    both shapes of work are in it (a 13M-row initial extract cut in parts, a year of daily
-    deltas grouped in slices), and it is generated already for P3."""
+    """P4 on P3's province landing: ~18M rows, so ingest outweighs the fixed costs (the
+    command's start-up, and within the ingest step each worker process's own imports of
+    GX and Prefect, several seconds); both shapes of work are in it (a 13M-row initial
+    extract cut in one part per worker, a year of daily deltas grouped in slices); and P3
+    has generated it already. At --quick's scale 1 (611k rows) those fixed costs weigh
+    as much as the work: the quick ratio checks the harness, not the target."""
     landing = landing_for(context.data, context.sizes.province_scale, PROVINCE_START, PROVINCE_END)
     # all cores is measured once, also when it is 1 or 2
     counts = sorted({1, 2, all_cores()})
