@@ -52,6 +52,17 @@ WarehouseOption = Annotated[
     Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, metavar="FILE", help="The DuckDB warehouse file.")
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and library logs.")]
+WorkersOption = Annotated[
+    Optional[int],
+    typer.Option("--workers", envvar=config.WORKERS_ENV, metavar="N", min=1,
+                 help="Worker processes that read, validate and pseudonymise (default: the CPU cores; 1: in this process)."),
+]
+DaskAddressOption = Annotated[
+    Optional[str],
+    typer.Option("--dask-address", envvar=config.DASK_ADDRESS_ENV, metavar="ADDR",
+                 help="Do that work on this running Dask scheduler (tcp://host:8786) instead; its workers need "
+                      "the landing at the same path, the warehouse's folder and CAKUPAN_PII_KEY."),
+]
 
 KEY_HELP = (
     "Environment: CAKUPAN_PII_KEY (required), the secret key that hashes NIK and KPJ before they "
@@ -139,12 +150,19 @@ def _prepare(debug: bool) -> None:
         progress.listen(_display.files)
 
 
-def _run(flow_call, debug: bool) -> None:
+def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
     from contextlib import ExitStack
 
     from cakupan.flows.exclusive import prefect_server_configured
+    from cakupan.flows.runner import check_dask_scheduler
     from cakupan.warehouse.connection import Refused
+
+    if dask_address:
+        try:
+            check_dask_scheduler(dask_address)  # before any work
+        except Refused as problem:
+            raise Stop(str(problem), EXIT_USAGE) from None
 
     with ExitStack() as stack:
         if prefect_server_configured():
@@ -222,6 +240,8 @@ def nightly(
     as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="DATE", help="Load files dated up to this day, YYYY-MM-DD (default: today, Asia/Jakarta).")] = None,
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Load every new or changed file dated on or before --as-of, rebuild the tables, write the report."""
@@ -232,7 +252,11 @@ def nightly(
         _require_pii_key(warehouse)
         from cakupan.flows.nightly import nightly as nightly_flow
 
-        _run(lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), return_state=True), debug)
+        _run(
+            lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), workers=workers,
+                                 dask_address=dask_address, return_state=True),
+            debug, dask_address,
+        )
 
     _guarded(body, debug)
 
@@ -244,6 +268,8 @@ def backfill(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last failed backfill over this range.")] = False,
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Reload every file dated from --start to --end with the current rules, then rebuild."""
@@ -259,9 +285,9 @@ def backfill(
         _run(
             lambda: backfill_flow(
                 start=first, end=last, resume=resume, landing=str(landing), warehouse=str(warehouse),
-                return_state=True,
+                workers=workers, dask_address=dask_address, return_state=True,
             ),
-            debug,
+            debug, dask_address,
         )
 
     _guarded(body, debug)
@@ -389,6 +415,8 @@ def demo(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
     warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
     scale: Annotated[float, typer.Option("--scale", metavar="N", min=0.001, help="Size of the generated city: 1 = Kota Malang.")] = 1.0,
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Generate a Kota Malang landing (2020-01-01 to yesterday), backfill it, report, print the city table."""
@@ -408,9 +436,10 @@ def demo(
 
         _run(
             lambda: backfill_flow(
-                start=first, end=last, landing=str(landing), warehouse=str(warehouse), return_state=True
+                start=first, end=last, landing=str(landing), warehouse=str(warehouse), workers=workers,
+                dask_address=dask_address, return_state=True,
             ),
-            debug,
+            debug, dask_address,
         )
         _print_city_table(warehouse)
         console.print(f"report: {config.report_dir(warehouse) / 'index.html'}")

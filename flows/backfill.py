@@ -17,6 +17,7 @@ from cakupan.flows.parameters import as_bool, date_range
 from cakupan.flows.pipeline import (
     load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
 )
+from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.runs import last_backfill
@@ -44,11 +45,14 @@ def backfill(
     resume: bool = False,
     landing: str = DEFAULT_LANDING,
     warehouse: str = DEFAULT_WAREHOUSE,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> State:
     log = get_run_logger()
     try:
         start, end = date_range(start, end)
         resume = as_bool("resume", resume)
+        runner = slice_runner(workers, dask_address)
         with writing(warehouse):
             retrying = flow_run.run_count > 1
             loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None
@@ -63,7 +67,7 @@ def backfill(
                 if loaded_since:
                     log.info("Resuming: files loaded since %s are kept", loaded_since)
 
-                load_publish_report(landing, warehouse, found, book, log)
+                load_publish_report(landing, warehouse, found, book, log, runner)
             return book.verdict()
     except Refused as refusal:
         return refused(log, refusal)

@@ -13,6 +13,7 @@ from cakupan.flows.parameters import as_date
 from cakupan.flows.pipeline import (
     load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
 )
+from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.connection import Refused
 
@@ -22,11 +23,14 @@ def nightly(
     as_of: date | None = None,
     landing: str = DEFAULT_LANDING,
     warehouse: str = DEFAULT_WAREHOUSE,
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> State:
     log = get_run_logger()
     try:
         as_of = as_date("as_of", as_of) or today_jakarta()
         freshness_thresholds()  # a bad CAKUPAN_LATE_DAYS / CAKUPAN_STALE_DAYS stops the run before it loads
+        runner = slice_runner(workers, dask_address)
         with writing(warehouse):
             with recorded_run(
                 warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
@@ -36,7 +40,7 @@ def nightly(
                 log_discovery(log, found)
                 book.outcomes.extend(found.rejected)
 
-                load_publish_report(landing, warehouse, found, book, log, run_date=as_of)
+                load_publish_report(landing, warehouse, found, book, log, runner, run_date=as_of)
             return book.verdict()
     except Refused as refusal:
         return refused(log, refusal)

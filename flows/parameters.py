@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cakupan.config import workers
 from cakupan.warehouse.connection import Refused
 
 
@@ -37,3 +38,17 @@ def date_range(start: date | str, end: date | str) -> tuple[date, date]:
     if last < first:
         raise BadParameter(f"parameter end: {last} is before start {first}")
     return first, last
+
+
+def worker_count(value: int | str | None) -> int:
+    """The workers parameter, else CAKUPAN_WORKERS, else the CPU cores."""
+    if value is None:
+        try:
+            return workers()
+        except ValueError as problem:
+            raise BadParameter(str(problem)) from None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise BadParameter(f"parameter workers: {value!r} is not a whole number of at least 1")

@@ -14,10 +14,12 @@ from typing import Iterator
 
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
+from prefect.task_runners import TaskRunner
 
 from cakupan.config import data_docs_dir, owner_only_files, scratch_dir
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
+from cakupan.flows.runner import parallelism
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
@@ -154,38 +156,41 @@ def log_discovery(log, found: Discovery) -> None:
 
 
 def load_files(
-    landing: str, warehouse: str, files: list[LandedFile], book: RunBook, log, parts_per_file: int = 1
+    landing: str, warehouse: str, files: list[LandedFile], book: RunBook, log, runner: TaskRunner
 ) -> None:
-    """Prepare every slice on the task runner's workers at once; load chunk by chunk as its
+    """Prepare every slice on the runner's workers at once; load chunk by chunk as its
     slices arrive (each chunk one transaction). A chunk with a failed slice is not loaded;
-    the others are, then the run fails naming the files left out."""
-    chunks = plan(files, parts_per_file=parts_per_file)
+    the others are, then the run fails naming the files left out. A large file is cut into
+    one part per worker."""
     scratch = scratch_dir(warehouse, book.run_id)
     pages = data_docs_dir(warehouse) / book.run_id
     progress = FileProgress(len(files), log)
     failed: list[tuple[list[str], BaseException]] = []
     left_out = 0
     try:
-        submitted = [
-            [(work, prepare.submit(landing, work, str(scratch), str(pages))) for work in chunk.slices]
-            for chunk in chunks
-        ]
-        for chunk, futures in zip(chunks, submitted):
-            results, chunk_failed = [], False
-            for work, future in futures:
-                try:
-                    result = future.result()
-                except Exception as error:  # noqa: BLE001 - reported below, naming the files
-                    failed.append((list(work.files), error))
-                    chunk_failed = True
-                    continue
-                results.append(result)
-                done = len(work.files) if work.part == work.parts - 1 else 0
-                progress.advance(done, sum(f.rows_passing + f.rows_quarantined + f.rows_duplicate for f in result.files))
-            if chunk_failed:
-                left_out += len(chunk.files)
-            else:
-                book.outcomes.extend(load(warehouse, results, book.run_id))
+        with runner:
+            chunks = plan(files, parts_per_file=parallelism(runner))
+            submitted = [
+                [(work, runner.submit(prepare, dict(landing=landing, work=work, scratch=str(scratch), pages=str(pages))))
+                 for work in chunk.slices]
+                for chunk in chunks
+            ]
+            for chunk, futures in zip(chunks, submitted):
+                results, chunk_failed = [], False
+                for work, future in futures:
+                    try:
+                        result = future.result()
+                    except Exception as error:  # noqa: BLE001 - reported below, naming the files
+                        failed.append((list(work.files), error))
+                        chunk_failed = True
+                        continue
+                    results.append(result)
+                    done = len(work.files) if work.part == work.parts - 1 else 0
+                    progress.advance(done, sum(f.rows_passing + f.rows_quarantined + f.rows_duplicate for f in result.files))
+                if chunk_failed:
+                    left_out += len(chunk.files)
+                else:
+                    book.outcomes.extend(load(warehouse, results, book.run_id))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if pages.is_dir():
@@ -201,12 +206,13 @@ def load_files(
 
 
 def load_publish_report(
-    landing: str, warehouse: str, found: Discovery, book: RunBook, log, run_date: date | None = None
+    landing: str, warehouse: str, found: Discovery, book: RunBook, log, runner: TaskRunner,
+    run_date: date | None = None,
 ) -> None:
     """Steps 2 to 4 of both runbooks, after discovery chose the files; with the ``run_date``
     of a nightly, also the freshness of the deliveries (before the report, for its banner)."""
     log.info("2/4 Validating and loading %d file(s)", len(found.selected))
-    load_files(landing, warehouse, found.selected, book, log.info)
+    load_files(landing, warehouse, found.selected, book, log.info, runner)
 
     log.info("3/4 Rebuilding the published tables")
     book.as_of = publish_tables(

@@ -32,6 +32,10 @@ from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 
 TEST_SECRET = "cakupan ingest test key, 32 bytes or more"
 
+# Runs prepare slices in their own process unless a test asks for workers (tests/flows/test_workers.py
+# runs the default, the CPU cores): a worker process starts GX and Prefect anew, seconds per run.
+os.environ.setdefault("CAKUPAN_WORKERS", "1")
+
 
 def nik_of(n: int) -> str:
     """A well-formed Kota Malang NIK (3573...), distinct per n."""

@@ -1,0 +1,83 @@
+"""Where slices are prepared: in the run's own process, in local worker processes, or on a
+running Dask cluster. The writer stays in the run's process whatever is chosen.
+
+One worker prepares in the run's own process (no second copy of GX and Prefect to start);
+more are processes of their own (`spawn`), which end with the run even when it is killed
+with kill -9. A Dask address is checked before any work: an unreachable scheduler is a
+usage error, not a run that fails half-way.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+
+from cakupan.config import dask_address as dask_address_from_env
+from cakupan.flows.parameters import worker_count
+from cakupan.warehouse.connection import Refused
+
+DASK_CONNECT_SECONDS = 5
+PARENT_CHECK_SECONDS = 1.0
+
+
+class DaskUnreachable(Refused):
+    """No Dask scheduler answers at the address given."""
+
+
+def slice_runner(workers: int | str | None = None, dask_address: str | None = None) -> TaskRunner:
+    """The task runner that prepares slices, from a run's parameters, else CAKUPAN_DASK_ADDRESS
+    and CAKUPAN_WORKERS; not yet started (use it as a context manager)."""
+    dask_address = dask_address or dask_address_from_env()
+    if dask_address:
+        check_dask_scheduler(dask_address)
+        from prefect_dask import DaskTaskRunner  # imports distributed: only when asked for
+
+        return DaskTaskRunner(address=dask_address, client_kwargs={"timeout": DASK_CONNECT_SECONDS})
+    workers = worker_count(workers)
+    if workers == 1:
+        return ThreadPoolTaskRunner(max_workers=1)
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),))
+
+
+def check_dask_scheduler(address: str) -> None:
+    """Refuse, in one line, an address that is malformed or where nothing listens."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise DaskUnreachable(
+            f"--dask-address {address!r}: expected a Dask scheduler address such as tcp://host:8786"
+        )
+    try:
+        with socket.create_connection((host, port), timeout=DASK_CONNECT_SECONDS):
+            pass
+    except OSError as error:
+        raise DaskUnreachable(
+            f"--dask-address {address}: no Dask scheduler answers ({error.strerror or error})"
+        ) from None
+
+
+def exit_with_parent(parent: int) -> None:
+    """A worker process's initializer: end when the run that started it is gone (a run
+    killed with kill -9 cannot stop its pool, and an orphaned worker would go on reading)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def parallelism(runner: TaskRunner) -> int:
+    """How many slices a started runner prepares at once: the parts a large file is cut into."""
+    if isinstance(runner, (ProcessPoolTaskRunner, ThreadPoolTaskRunner)):
+        return runner._max_workers
+    return max(1, sum(worker["nthreads"] for worker in runner.client.scheduler_info()["workers"].values()))
