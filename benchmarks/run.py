@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -114,6 +115,9 @@ class Sample:
     # seconds of parts of the run, when known: a backfill's steps from its log
     # (`step_seconds`), the writer's load as timed inside its process
     steps: dict[str, float] = field(default_factory=dict)
+    # CPU seconds (user + system) of the process and every descendant it reaped: divided by
+    # the wall time, how many cores the run kept busy (what more workers can add to)
+    cpu_seconds: float | None = None
 
 
 def _children_by_parent() -> dict[int, list[int]]:
@@ -168,6 +172,7 @@ class TreeMemoryPoller(threading.Thread):
 def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_mb: int) -> Sample:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
+        cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
         # its own process group: what it starts (embedded Prefect server) can be stopped with it
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -175,13 +180,21 @@ def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_
         poller.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        cpu = _children_cpu_seconds() - cpu_before
         poller.finished.set()
         poller.join()
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     if poller.over_cap:
         print(f"  stopped: its processes passed the memory cap of {memory_cap_mb:,} MB (--memory-cap-mb)")
     return Sample(wall, usage.ru_maxrss / 1024, poller.peak_bytes / MB, process.returncode, str(log_path),
-                  poller.over_cap)
+                  poller.over_cap, cpu_seconds=cpu)
+
+
+def _children_cpu_seconds() -> float:
+    """CPU of this process's reaped children and theirs (the one measured command at a time;
+    the Prefect server, a child too, is reaped only at the end)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
@@ -203,6 +216,12 @@ class Figure:
     @property
     def peak_mb(self) -> float:
         return max(max(sample.main_peak_mb, sample.tree_peak_mb) for sample in self.samples)
+
+    @property
+    def cores_busy(self) -> float | None:
+        """Median CPU seconds per wall second over the runs."""
+        ratios = [sample.cpu_seconds / sample.wall_seconds for sample in self.samples if sample.cpu_seconds is not None]
+        return statistics.median(ratios) if ratios else None
 
     @property
     def failures(self) -> int:
@@ -234,6 +253,7 @@ class Figure:
             "steps_seconds_median": {step: self.step_median(step) for step in steps},
             "steps_rows_per_second": {step: self.step_rate(step) for step in steps},
             "peak_rss_mb": self.peak_mb,
+            "cores_busy_median": self.cores_busy,
             "failed_runs": self.failures,
             "stopped_over_memory_cap": self.stopped_over_memory_cap,
             "samples": [asdict(sample) for sample in self.samples],
@@ -476,7 +496,7 @@ def backfill(context: Context, landing: Path, start: date, end: date, warehouse:
     status = "ok" if sample.exit_code == 0 else f"EXIT {sample.exit_code}, see {sample.log}"
     steps = (f", ingest {sample.steps['ingest']:.1f} s + rest {sample.steps['rest']:.1f} s"
              if "ingest" in sample.steps else "")
-    print(f"  {label}: {sample.wall_seconds:.1f} s{steps}, "
+    print(f"  {label}: {sample.wall_seconds:.1f} s{steps}, {sample.cpu_seconds / sample.wall_seconds:.2f} cores busy, "
           f"peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}", flush=True)
     return sample
 
@@ -787,7 +807,7 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           f"{' '.join(f'{load:.1f}' for load in info['load_average'])}; duckdb {info['duckdb']}; "
           f"median of {context.sizes.repeat} run(s), range in brackets)")
     header = (f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'step s':>13} {'step rows/s':>11} "
-              f"{'peak MB':>8}  ratio")
+              f"{'cores':>5} {'peak MB':>8}  ratio")
     print(header)
     print("-" * len(header))
     for figure, verdict, holds in rows:
@@ -797,10 +817,11 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
         step = next((name for name in ("ingest", "load") if figure.step_median(name)), None)
         step_wall = f"{step} {figure.step_median(step):.1f}" if step else "-"
         step_rate = f"{figure.step_rate(step):,.0f}" if step and figure.step_rate(step) else "-"
+        cores = f"{figure.cores_busy:.2f}" if figure.cores_busy is not None else "-"
         flag = {True: "  holds", False: "  MISSED", None: ""}[holds]
         failed = f"  ({figure.failures} run(s) exited non-zero)" if figure.failures else ""
-        print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {figure.peak_mb:>8,.0f}  "
-              f"{verdict}{flag}{failed}")
+        print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {cores:>5} "
+              f"{figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
     for measurement in ("P1", "P3"):
         if measurement in context.results:
             agreed = context.results[measurement]["agrees_with_baseline"]
@@ -820,6 +841,8 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           "(the Prefect server of server mode is not in the tree; embedded mode's temporary server is).")
     print("step s: median seconds of a backfill's ingest step (from its log: '2/4 Validating and loading' to "
           "'3/4 Rebuilding'), or of the writer's load alone (without process start-up); step rows/s: rows over it.")
+    print("cores: CPU seconds of the command and its processes per wall second (a 1-worker run is not one core: "
+          "DuckDB reads, hashes and writes with a thread per core).")
 
 
 def write_json(context: Context, verdicts: list[dict], quick: bool) -> Path:
