@@ -60,6 +60,7 @@ WRITER = str(BENCHMARKS / "writer.py")
 # Any fixed key will do: person counts only need the same key across loads.
 PII_KEY = "cakupan-benchmark-key-not-for-production"
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
 SERVER_START_TIMEOUT_SECONDS = 180
 # How often the process tree's memory is sampled: peaks shorter than this can be missed.
@@ -118,6 +119,9 @@ class Sample:
     # CPU seconds (user + system) of the process and every descendant it reaped: divided by
     # the wall time, how many cores the run kept busy (what more workers can add to)
     cpu_seconds: float | None = None
+    # CPU seconds of the Prefect server meanwhile, when one runs apart (server mode): task
+    # runs report to it, and it shares the machine's cores with the workers
+    server_cpu_seconds: float | None = None
 
 
 def _children_by_parent() -> dict[int, list[int]]:
@@ -134,17 +138,38 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_bytes(root: int) -> int:
+def _tree(root: int) -> list[int]:
+    """The process and its living descendants."""
     children = _children_by_parent()
-    total, pending = 0, [root]
+    tree, pending = [], [root]
     while pending:
         pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, ()))
+    return tree
+
+
+def tree_rss_bytes(root: int) -> int:
+    total = 0
+    for pid in _tree(root):
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
         except OSError:
             pass
-        pending.extend(children.get(pid, ()))
     return total
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU used so far by a living process tree and the children it reaped (utime, stime,
+    cutime, cstime of /proc/PID/stat): for the Prefect server, which outlives each run."""
+    ticks = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / CLOCK_TICKS
 
 
 class TreeMemoryPoller(threading.Thread):
@@ -169,10 +194,14 @@ class TreeMemoryPoller(threading.Thread):
                     pass
 
 
-def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_mb: int) -> Sample:
+def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_mb: int,
+            server: int | None = None) -> Sample:
+    """Run `command` to its end; with `server`, the pid of the Prefect server it talks to,
+    also that server's CPU meanwhile."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         cpu_before = _children_cpu_seconds()
+        server_before = tree_cpu_seconds(server) if server else None
         started = time.perf_counter()
         # its own process group: what it starts (embedded Prefect server) can be stopped with it
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -181,13 +210,14 @@ def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         cpu = _children_cpu_seconds() - cpu_before
+        server_cpu = tree_cpu_seconds(server) - server_before if server else None
         poller.finished.set()
         poller.join()
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     if poller.over_cap:
         print(f"  stopped: its processes passed the memory cap of {memory_cap_mb:,} MB (--memory-cap-mb)")
     return Sample(wall, usage.ru_maxrss / 1024, poller.peak_bytes / MB, process.returncode, str(log_path),
-                  poller.over_cap, cpu_seconds=cpu)
+                  poller.over_cap, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
 
 
 def _children_cpu_seconds() -> float:
@@ -224,6 +254,12 @@ class Figure:
         return statistics.median(ratios) if ratios else None
 
     @property
+    def server_cores_busy(self) -> float | None:
+        ratios = [sample.server_cpu_seconds / sample.wall_seconds
+                  for sample in self.samples if sample.server_cpu_seconds is not None]
+        return statistics.median(ratios) if ratios else None
+
+    @property
     def failures(self) -> int:
         return sum(sample.exit_code != 0 for sample in self.samples)
 
@@ -254,6 +290,7 @@ class Figure:
             "steps_rows_per_second": {step: self.step_rate(step) for step in steps},
             "peak_rss_mb": self.peak_mb,
             "cores_busy_median": self.cores_busy,
+            "prefect_server_cores_busy_median": self.server_cores_busy,
             "failed_runs": self.failures,
             "stopped_over_memory_cap": self.stopped_over_memory_cap,
             "samples": [asdict(sample) for sample in self.samples],
@@ -451,7 +488,12 @@ class Context:
     prefect_home: Path
     memory_cap_mb: int
     api_url: str | None = None
+    server_pid: int | None = None
     results: dict = field(default_factory=dict)
+
+    def server_for(self, api_url: str | None) -> int | None:
+        """The pid of the server a run with this API URL talks to (None: embedded)."""
+        return self.server_pid if api_url and api_url == self.api_url else None
 
 
 # A runbook step's line as the command logs it off a terminal (Prefect's flow-run format):
@@ -491,13 +533,15 @@ def backfill(context: Context, landing: Path, start: date, end: date, warehouse:
     env = cakupan_env(api_url, home or context.prefect_home)
     if workers is not None:
         env["CAKUPAN_WORKERS"] = str(workers)
-    sample = measure(command, env, context.logs / f"{label}.log", context.memory_cap_mb)
+    sample = measure(command, env, context.logs / f"{label}.log", context.memory_cap_mb, context.server_for(api_url))
     sample.steps = step_seconds(Path(sample.log), sample.wall_seconds)
     status = "ok" if sample.exit_code == 0 else f"EXIT {sample.exit_code}, see {sample.log}"
     steps = (f", ingest {sample.steps['ingest']:.1f} s + rest {sample.steps['rest']:.1f} s"
              if "ingest" in sample.steps else "")
-    print(f"  {label}: {sample.wall_seconds:.1f} s{steps}, {sample.cpu_seconds / sample.wall_seconds:.2f} cores busy, "
-          f"peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}", flush=True)
+    server = (f" (+ {sample.server_cpu_seconds / sample.wall_seconds:.2f} the Prefect server)"
+              if sample.server_cpu_seconds is not None else "")
+    print(f"  {label}: {sample.wall_seconds:.1f} s{steps}, {sample.cpu_seconds / sample.wall_seconds:.2f} cores "
+          f"busy{server}, peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}", flush=True)
     return sample
 
 
@@ -589,7 +633,8 @@ def nightly_against_history(context: Context) -> None:
             command = [CAKUPAN, "nightly", "--as-of", as_of.isoformat(),
                        "--landing", str(landing), "--warehouse", str(warehouse)]
             sample = measure(command, cakupan_env(context.api_url, context.prefect_home),
-                             context.logs / f"P2-nightly-{slug}-{repeat}.log", context.memory_cap_mb)
+                             context.logs / f"P2-nightly-{slug}-{repeat}.log", context.memory_cap_mb,
+                             context.server_pid)
             sample.steps = step_seconds(Path(sample.log), sample.wall_seconds)
             figures[history].samples.append(sample)
             print(f"  P2 nightly, {history} #{repeat + 1}: {sample.wall_seconds:.1f} s"
@@ -807,7 +852,7 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           f"{' '.join(f'{load:.1f}' for load in info['load_average'])}; duckdb {info['duckdb']}; "
           f"median of {context.sizes.repeat} run(s), range in brackets)")
     header = (f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'step s':>13} {'step rows/s':>11} "
-              f"{'cores':>5} {'peak MB':>8}  ratio")
+              f"{'cores':>9} {'peak MB':>8}  ratio")
     print(header)
     print("-" * len(header))
     for figure, verdict, holds in rows:
@@ -818,9 +863,11 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
         step_wall = f"{step} {figure.step_median(step):.1f}" if step else "-"
         step_rate = f"{figure.step_rate(step):,.0f}" if step and figure.step_rate(step) else "-"
         cores = f"{figure.cores_busy:.2f}" if figure.cores_busy is not None else "-"
+        if figure.server_cores_busy is not None:
+            cores += f"+{figure.server_cores_busy:.2f}"
         flag = {True: "  holds", False: "  MISSED", None: ""}[holds]
         failed = f"  ({figure.failures} run(s) exited non-zero)" if figure.failures else ""
-        print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {cores:>5} "
+        print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {cores:>9} "
               f"{figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
     for measurement in ("P1", "P3"):
         if measurement in context.results:
@@ -841,8 +888,8 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           "(the Prefect server of server mode is not in the tree; embedded mode's temporary server is).")
     print("step s: median seconds of a backfill's ingest step (from its log: '2/4 Validating and loading' to "
           "'3/4 Rebuilding'), or of the writer's load alone (without process start-up); step rows/s: rows over it.")
-    print("cores: CPU seconds of the command and its processes per wall second (a 1-worker run is not one core: "
-          "DuckDB reads, hashes and writes with a thread per core).")
+    print("cores: CPU seconds of the command and its processes per wall second, + the Prefect server's in server "
+          "mode (a 1-worker run is not one core: DuckDB reads, hashes and writes with a thread per core).")
 
 
 def write_json(context: Context, verdicts: list[dict], quick: bool) -> Path:
@@ -892,7 +939,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cakupan-bench-prefect-") as prefect_home:
         context = Context(data, sizes, data / "logs", Path(prefect_home), args.memory_cap_mb)
         with PrefectServer(Path(prefect_home) / "server", data / "logs" / "prefect-server.log") as server:
-            context.api_url = server.api_url
+            context.api_url, context.server_pid = server.api_url, server.process.pid
             for name in chosen:
                 try:
                     MEASUREMENTS[name](context)
