@@ -1,5 +1,8 @@
 """Validating a staged slice with the GX suites (`suites`); Data Docs pages of the
-results, row numbers only, never values (`data_docs`)."""
+results, row numbers only, never values (`data_docs`).
+
+GX is imported when a slice is first validated, not with this package: it costs seconds,
+and a run whose slices are prepared by worker processes never validates in its own process."""
 
 from __future__ import annotations
 
@@ -9,10 +12,8 @@ import duckdb
 
 from cakupan.ingest.read import Staged
 from cakupan.ingest.read.slices import frames
-from cakupan.ingest.validate.data_docs import write_validation_page
-from cakupan.ingest.validate.suites import RowValidation, ValidationCrash, validate_rows_with_results
 
-__all__ = ["RowValidation", "ValidationCrash", "validate_slice"]
+__all__ = ["validate_slice"]
 
 
 def validate_slice(
@@ -20,6 +21,9 @@ def validate_slice(
 ) -> dict[int, list[str]]:
     """{row `_id`: sorted rule ids} for the failing rows of the staged slice; with `pages`
     (a run's Data Docs folder), one page per validated frame, named after `name`."""
+    from cakupan.ingest.validate.data_docs import write_validation_page
+    from cakupan.ingest.validate.suites import validate_rows_with_results
+
     failures: dict[int, list[str]] = {}
     validated = 0
     for frame in frames(con, staged):

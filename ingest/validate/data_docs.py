@@ -10,14 +10,18 @@ import html
 import shutil
 from pathlib import Path
 
-from great_expectations.core import ExpectationSuiteValidationResult
-from great_expectations.render.renderer import ValidationResultsPageRenderer
-from great_expectations.render.view import DefaultJinjaPageView
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from great_expectations.core import ExpectationSuiteValidationResult
 
 KEEP_RUNS = 30
 
 
 def write_validation_page(results: ExpectationSuiteValidationResult, run_dir: Path, name: str) -> Path:
+    from great_expectations.render.renderer import ValidationResultsPageRenderer  # GX: see __init__
+    from great_expectations.render.view import DefaultJinjaPageView
+
     run_dir.mkdir(parents=True, exist_ok=True)
     page = run_dir / f"{name}.html"
     page.write_text(DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(results)), encoding="utf-8")

@@ -47,3 +47,19 @@ def test_stages_import_only_earlier_stages_and_no_prefect():
             if module.startswith("cakupan.") and module.split(".")[1] not in ("ingest", "warehouse", "config", "expectations"):
                 wrong.append(f"{name} imports {module}")
     assert wrong == []
+
+
+def test_great_expectations_is_imported_only_to_validate():
+    """GX takes seconds to import: a run's process whose workers validate never needs it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cakupan.flows.nightly, cakupan.flows.backfill, cakupan.ingest.pseudonymise;"
+        "print('great_expectations' in sys.modules)"
+    )
+    before = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert before.stdout.strip() == "False"
+    code = "import sys, cakupan.ingest.validate.suites; print('great_expectations' in sys.modules)"
+    after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert after.stdout.strip() == "True"
