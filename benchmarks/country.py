@@ -94,8 +94,8 @@ def main() -> None:
           f"| {city_backfill:,} rows | {backfill_rows:,.0f} rows |")
 
     worker, two, writer = measured["worker"], measured["two"], measured["writer"]
-    if not (worker and writer):
-        print("\nNo P4 (1 worker) or W figures in these results: run benchmarks/run.py --only p4,w first.")
+    if not (worker and writer and measured["floor"] and measured["rebuild_seconds"] is not None):
+        print("\nNo P4 (1 worker, with its steps) or W figures in these results: run benchmarks/run.py --only p4,w first.")
         return
     # Beyond one, each worker at the rate each of P4's two had (never above one's alone):
     # sharing costs (the writer, the flow's process, memory bandwidth) are in it.
@@ -104,6 +104,7 @@ def main() -> None:
 
     def ingest_rate(workers: int) -> float:
         return min(worker if workers == 1 else workers * shared, writer)
+
     # the rebuild reads every raw row: scaled from P4's warehouse to the country's, linearly
     rebuild = measured["rebuild_seconds"] * backfill_rows / measured["rebuild_rows"]
     fixed = measured["rest_seconds"] - measured["rebuild_seconds"] + rebuild
