@@ -1,6 +1,6 @@
 """Speed and memory of Cakupan against a plain-DuckDB baseline measured in the same run.
 
-    /work/venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--data DIR] [--only p1,p2,p3]
+    /work/venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--data DIR] [--only p1,p2,p3,p4,w]
 
 P1  city backfill: `cakupan backfill` of a six-year Kota Malang landing into a fresh
     warehouse, with a Prefect server already running (target: <= 3x the baseline) and
@@ -9,11 +9,20 @@ P2  nightly cost against history: one `cakupan nightly` adding one day on a copy
     warehouse holding one month, and one holding six years (target: six years <= 1.5x).
 P3  province scale: backfill of one year at scale 30 (target: <= 3x the baseline,
     peak memory <= 4 GB).
+P4  ingest throughput by workers: P3's backfill with a Prefect server running, with
+    CAKUPAN_WORKERS=1, 2 and all cores (measured once where all cores is 1 or 2), as
+    throughput against 1 worker (target: 2 workers >= 1.7x); judged on the ingest step,
+    timed from the command's log lines, with the wall time's ratio beside it.
+W   the single writer's load rate from Parquet: the province landing's enrolments,
+    pseudonymised once, loaded into raw.enrolments as the writer does, against a plain
+    insert into a bare table (benchmarks/writer.py); no target, it sizes docs/scaling.md.
 
 The baseline is benchmarks/baseline.sql in a fresh process. Every backfill's published
 city counts are compared with the baseline's: two programs that disagree cannot be compared
 for speed. Landings are generated once per scale and kept in the data folder, where the
 results are also written as JSON. Figures are medians of --repeat runs with their range.
+Every backfill's and nightly's ingest step ("2/4" to "3/4" in its log) and the rest are
+recorded apart, since start-up and the rebuild do not change with the workers.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ import gzip
 import json
 import os
 import platform
+import re
+import resource
 import shutil
 import signal
 import socket
@@ -45,9 +56,11 @@ BIN = Path(sys.executable).parent
 CAKUPAN = str(BIN / "cakupan")
 PREFECT = str(BIN / "prefect")
 BASELINE = str(BENCHMARKS / "baseline.py")
+WRITER = str(BENCHMARKS / "writer.py")
 # Any fixed key will do: person counts only need the same key across loads.
 PII_KEY = "cakupan-benchmark-key-not-for-production"
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
 SERVER_START_TIMEOUT_SECONDS = 180
 # How often the process tree's memory is sampled: peaks shorter than this can be missed.
@@ -67,6 +80,7 @@ MONTH_END = date(2020, 2, 3)
 BACKFILL_RATIO_TARGET = 3.0
 NIGHTLY_HISTORY_RATIO_TARGET = 1.5
 PROVINCE_MEMORY_TARGET_MB = 4096
+WORKERS_SPEEDUP_TARGET = 1.7  # P4: ingest throughput of 2 workers against 1
 
 
 @dataclass(frozen=True)
@@ -81,9 +95,9 @@ class Sizes:
 
 
 FULL = Sizes(city_scale=1, province_scale=30, repeat=3, embedded=True,
-             budget_seconds={"P1": 720, "P2": 300, "P3": 480})
+             budget_seconds={"P1": 720, "P2": 300, "P3": 480, "P4": 1200, "W": 300})
 QUICK = Sizes(city_scale=0.1, province_scale=1, repeat=1, embedded=False,
-              budget_seconds={"P1": 120, "P2": 120, "P3": 120})
+              budget_seconds={"P1": 120, "P2": 120, "P3": 120, "P4": 120, "W": 60})
 
 
 # ---------------------------------------------------------------- measuring one process
@@ -99,6 +113,15 @@ class Sample:
     exit_code: int
     log: str
     stopped_over_memory_cap: bool = False
+    # seconds of parts of the run, when known: a backfill's steps from its log
+    # (`step_seconds`), the writer's load as timed inside its process
+    steps: dict[str, float] = field(default_factory=dict)
+    # CPU seconds (user + system) of the process and every descendant it reaped: divided by
+    # the wall time, how many cores the run kept busy (what more workers can add to)
+    cpu_seconds: float | None = None
+    # CPU seconds of the Prefect server meanwhile, when one runs apart (server mode): task
+    # runs report to it, and it shares the machine's cores with the workers
+    server_cpu_seconds: float | None = None
 
 
 def _children_by_parent() -> dict[int, list[int]]:
@@ -115,17 +138,38 @@ def _children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss_bytes(root: int) -> int:
+def _tree(root: int) -> list[int]:
+    """The process and its living descendants."""
     children = _children_by_parent()
-    total, pending = 0, [root]
+    tree, pending = [], [root]
     while pending:
         pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, ()))
+    return tree
+
+
+def tree_rss_bytes(root: int) -> int:
+    total = 0
+    for pid in _tree(root):
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
         except OSError:
             pass
-        pending.extend(children.get(pid, ()))
     return total
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU used so far by a living process tree and the children it reaped (utime, stime,
+    cutime, cstime of /proc/PID/stat): for the Prefect server, which outlives each run."""
+    ticks = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / CLOCK_TICKS
 
 
 class TreeMemoryPoller(threading.Thread):
@@ -150,9 +194,14 @@ class TreeMemoryPoller(threading.Thread):
                     pass
 
 
-def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_mb: int) -> Sample:
+def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_mb: int,
+            server: int | None = None) -> Sample:
+    """Run `command` to its end; with `server`, the pid of the Prefect server it talks to,
+    also that server's CPU meanwhile."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
+        cpu_before = _children_cpu_seconds()
+        server_before = tree_cpu_seconds(server) if server else None
         started = time.perf_counter()
         # its own process group: what it starts (embedded Prefect server) can be stopped with it
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -160,13 +209,22 @@ def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_
         poller.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        cpu = _children_cpu_seconds() - cpu_before
+        server_cpu = tree_cpu_seconds(server) - server_before if server else None
         poller.finished.set()
         poller.join()
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     if poller.over_cap:
         print(f"  stopped: its processes passed the memory cap of {memory_cap_mb:,} MB (--memory-cap-mb)")
     return Sample(wall, usage.ru_maxrss / 1024, poller.peak_bytes / MB, process.returncode, str(log_path),
-                  poller.over_cap)
+                  poller.over_cap, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+
+
+def _children_cpu_seconds() -> float:
+    """CPU of this process's reaped children and theirs (the one measured command at a time;
+    the Prefect server, a child too, is reaped only at the end)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
@@ -190,6 +248,18 @@ class Figure:
         return max(max(sample.main_peak_mb, sample.tree_peak_mb) for sample in self.samples)
 
     @property
+    def cores_busy(self) -> float | None:
+        """Median CPU seconds per wall second over the runs."""
+        ratios = [sample.cpu_seconds / sample.wall_seconds for sample in self.samples if sample.cpu_seconds is not None]
+        return statistics.median(ratios) if ratios else None
+
+    @property
+    def server_cores_busy(self) -> float | None:
+        ratios = [sample.server_cpu_seconds / sample.wall_seconds
+                  for sample in self.samples if sample.server_cpu_seconds is not None]
+        return statistics.median(ratios) if ratios else None
+
+    @property
     def failures(self) -> int:
         return sum(sample.exit_code != 0 for sample in self.samples)
 
@@ -197,7 +267,18 @@ class Figure:
     def stopped_over_memory_cap(self) -> bool:
         return any(sample.stopped_over_memory_cap for sample in self.samples)
 
+    def step_median(self, step: str) -> float | None:
+        """Median seconds of one step over the runs that logged it (None: none did)."""
+        seconds = [sample.steps[step] for sample in self.samples if step in sample.steps]
+        return statistics.median(seconds) if seconds else None
+
+    def step_rate(self, step: str) -> float | None:
+        """Rows per second of that step alone."""
+        seconds = self.step_median(step)
+        return self.rows / seconds if self.rows and seconds else None
+
     def summary(self) -> dict:
+        steps = sorted({step for sample in self.samples for step in sample.steps})
         return {
             "name": self.name,
             "wall_seconds_median": self.median,
@@ -205,7 +286,11 @@ class Figure:
             "wall_seconds_max": max(self.walls),
             "rows": self.rows,
             "rows_per_second": self.rows / self.median if self.rows else None,
+            "steps_seconds_median": {step: self.step_median(step) for step in steps},
+            "steps_rows_per_second": {step: self.step_rate(step) for step in steps},
             "peak_rss_mb": self.peak_mb,
+            "cores_busy_median": self.cores_busy,
+            "prefect_server_cores_busy_median": self.server_cores_busy,
             "failed_runs": self.failures,
             "stopped_over_memory_cap": self.stopped_over_memory_cap,
             "samples": [asdict(sample) for sample in self.samples],
@@ -403,19 +488,60 @@ class Context:
     prefect_home: Path
     memory_cap_mb: int
     api_url: str | None = None
+    server_pid: int | None = None
     results: dict = field(default_factory=dict)
+
+    def server_for(self, api_url: str | None) -> int | None:
+        """The pid of the server a run with this API URL talks to (None: embedded)."""
+        return self.server_pid if api_url and api_url == self.api_url else None
+
+
+# A runbook step's line as the command logs it off a terminal (Prefect's flow-run format):
+# "09:27:09.575 | INFO    | Flow run 'efficient-dove' - 2/4 Validating and loading 14 file(s)".
+LOG_LINE_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) \|")
+STEP_MARKS = {"2/4 Validating and loading": "ingest", "3/4 Rebuilding": "rebuild",
+              "4/4 Writing": "report", "Finished in state": "end"}
+
+
+def step_seconds(log_path: Path, wall_seconds: float) -> dict[str, float]:
+    """Seconds of the ingest step (2/4: read, validate, pseudonymise, load), of the rebuild
+    (3/4), and of all but the ingest ("rest": start-up, discovery, rebuild, report), from
+    the timestamps of the command's own log lines; {} when the log does not have them."""
+    marks: dict[str, float] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        found = LOG_LINE_TIME.match(line)
+        step = next((name for mark, name in STEP_MARKS.items() if mark in line), None)
+        if found and step and step not in marks:
+            hours, minutes, seconds, millis = map(int, found.groups())
+            marks[step] = hours * 3600 + minutes * 60 + seconds + millis / 1000
+    steps: dict[str, float] = {}
+    for step, until in (("ingest", "rebuild"), ("rebuild", "report"), ("report", "end")):
+        if step in marks and until in marks:
+            steps[step] = (marks[until] - marks[step]) % 86400  # a run may pass midnight
+    if "ingest" in steps:
+        steps["rest"] = max(0.0, wall_seconds - steps["ingest"])
+    return steps
 
 
 def backfill(context: Context, landing: Path, start: date, end: date, warehouse: Path,
-             api_url: str | None, label: str, home: Path | None = None) -> Sample:
+             api_url: str | None, label: str, home: Path | None = None, workers: int | None = None) -> Sample:
+    """One `cakupan backfill` into a fresh warehouse; with `workers`, that many (CAKUPAN_WORKERS,
+    which --workers also reads), else the command's default (all cores)."""
     shutil.rmtree(warehouse.parent, ignore_errors=True)
     command = [CAKUPAN, "backfill", "--start", start.isoformat(), "--end", end.isoformat(),
                "--landing", str(landing), "--warehouse", str(warehouse)]
-    sample = measure(command, cakupan_env(api_url, home or context.prefect_home), context.logs / f"{label}.log",
-                     context.memory_cap_mb)
+    env = cakupan_env(api_url, home or context.prefect_home)
+    if workers is not None:
+        env["CAKUPAN_WORKERS"] = str(workers)
+    sample = measure(command, env, context.logs / f"{label}.log", context.memory_cap_mb, context.server_for(api_url))
+    sample.steps = step_seconds(Path(sample.log), sample.wall_seconds)
     status = "ok" if sample.exit_code == 0 else f"EXIT {sample.exit_code}, see {sample.log}"
-    print(f"  {label}: {sample.wall_seconds:.1f} s, peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}",
-          flush=True)
+    steps = (f", ingest {sample.steps['ingest']:.1f} s + rest {sample.steps['rest']:.1f} s"
+             if "ingest" in sample.steps else "")
+    server = (f" (+ {sample.server_cpu_seconds / sample.wall_seconds:.2f} the Prefect server)"
+              if sample.server_cpu_seconds is not None else "")
+    print(f"  {label}: {sample.wall_seconds:.1f} s{steps}, {sample.cpu_seconds / sample.wall_seconds:.2f} cores "
+          f"busy{server}, peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}", flush=True)
     return sample
 
 
@@ -507,7 +633,9 @@ def nightly_against_history(context: Context) -> None:
             command = [CAKUPAN, "nightly", "--as-of", as_of.isoformat(),
                        "--landing", str(landing), "--warehouse", str(warehouse)]
             sample = measure(command, cakupan_env(context.api_url, context.prefect_home),
-                             context.logs / f"P2-nightly-{slug}-{repeat}.log", context.memory_cap_mb)
+                             context.logs / f"P2-nightly-{slug}-{repeat}.log", context.memory_cap_mb,
+                             context.server_pid)
+            sample.steps = step_seconds(Path(sample.log), sample.wall_seconds)
             figures[history].samples.append(sample)
             print(f"  P2 nightly, {history} #{repeat + 1}: {sample.wall_seconds:.1f} s"
                   f"{'' if sample.exit_code == 0 else f', EXIT {sample.exit_code}, see {sample.log}'}", flush=True)
@@ -529,7 +657,101 @@ def province_backfill(context: Context) -> None:
     }
 
 
-MEASUREMENTS = {"p1": city_backfill, "p2": nightly_against_history, "p3": province_backfill}
+def all_cores() -> int:
+    """The command's default worker count: the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def workers_label(workers: int) -> str:
+    return f"{workers} worker{'s' if workers > 1 else ''}" + (" (all cores)" if workers == all_cores() else "")
+
+
+def ingest_by_workers(context: Context) -> None:
+    """P4 on P3's province landing: ~18M rows, so ingest outweighs the fixed costs (the
+    command's start-up, and within the ingest step each worker process's own imports of
+    GX and Prefect, several seconds); both shapes of work are in it (a 13M-row initial
+    extract cut in one part per worker, a year of daily deltas grouped in slices); and P3
+    has generated it already. At --quick's scale 1 (611k rows) those fixed costs weigh
+    as much as the work: the quick ratio checks the harness, not the target."""
+    landing = landing_for(context.data, context.sizes.province_scale, PROVINCE_START, PROVINCE_END)
+    # all cores is measured once, also when it is 1 or 2
+    counts = sorted({1, 2, all_cores()})
+    print(f"\nP4 ingest throughput by workers ({', '.join(map(str, counts))}; this machine has "
+          f"{all_cores()} cores): {landing.name}", flush=True)
+    rows = data_rows(landing, PROVINCE_END)
+    figures = {workers: Figure(f"P4 cakupan backfill, {workers_label(workers)}", rows=rows) for workers in counts}
+    warehouses = {workers: context.data / "warehouses" / f"P4-{workers}-workers" / "cakupan.duckdb"
+                  for workers in counts}
+    started = time.monotonic()
+    for repeat in range(context.sizes.repeat):
+        if repeat and not within_budget(context, "P4", started, repeat):
+            break
+        # worker counts alternate, so that a change in the machine's load hits them all
+        for workers in counts:
+            sample = backfill(context, landing, PROVINCE_START, PROVINCE_END, warehouses[workers],
+                              context.api_url, f"P4-backfill-{workers}-workers-{repeat}", workers=workers)
+            figures[workers].samples.append(sample)
+    context.results["P4"] = {
+        "landing": landing.name,
+        "cores": all_cores(),
+        "by_workers": figures,
+        "same_counts_for_all_worker_counts": same_published_counts(list(warehouses.values())),
+    }
+
+
+def same_published_counts(warehouses: list[Path]) -> bool | None:
+    """The published tables must not depend on the worker count (None: a run did not finish)."""
+    try:
+        counts = [cakupan_coverage(warehouse) for warehouse in warehouses]
+    except duckdb.Error:
+        return None
+    return all(count == counts[0] for count in counts)
+
+
+def writer_load_rate(context: Context) -> None:
+    """W: the enrolments of P3's province landing (~600k rows a unit of scale, ~18M at
+    30), pseudonymised into Parquet once (kept beside the landing), then loaded by the
+    writer and by the floor, alternating, each in a fresh process and warehouse
+    (benchmarks/writer.py)."""
+    landing = landing_for(context.data, context.sizes.province_scale, PROVINCE_START, PROVINCE_END)
+    print(f"\nW writer load rate from Parquet: {landing.name}", flush=True)
+    prepared = landing.with_name(landing.name + ".writer")
+    env = cakupan_env(None, context.prefect_home)
+    if not (prepared / "prepared.json").is_file():
+        print("  pseudonymising its enrolments into Parquet (once; kept for later runs) ...", flush=True)
+        shutil.rmtree(prepared, ignore_errors=True)
+        subprocess.run([sys.executable, WRITER, "prepare", str(landing), str(prepared)], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    rows = json.loads((prepared / "prepared.json").read_text())["rows"]
+    modes = {"cakupan": [], "floor": ["--floor"]}
+    figures = {
+        "cakupan": Figure("W writer: load_chunk into raw.enrolments", rows=rows),
+        "floor": Figure("W floor: plain DuckDB insert, bare table", rows=rows),
+    }
+    started = time.monotonic()
+    for repeat in range(context.sizes.repeat):
+        if repeat and not within_budget(context, "W", started, repeat):
+            break
+        for mode, flags in modes.items():
+            warehouse = context.data / "warehouses" / f"W-{mode}" / "cakupan.duckdb"
+            shutil.rmtree(warehouse.parent, ignore_errors=True)
+            timing = context.logs / f"W-{mode}-{repeat}.json"
+            sample = measure([sys.executable, WRITER, "load", str(prepared), str(warehouse), str(timing), *flags],
+                             env, context.logs / f"W-{mode}-{repeat}.log", context.memory_cap_mb)
+            if sample.exit_code == 0:
+                loaded = json.loads(timing.read_text())
+                if loaded["rows"] != rows:
+                    raise RuntimeError(f"W {mode}: loaded {loaded['rows']:,} rows of {rows:,}; see {sample.log}")
+                sample.steps = {"load": loaded["load_seconds"]}
+            figures[mode].samples.append(sample)
+            load = f"load {sample.steps['load']:.1f} s" if sample.steps else f"EXIT {sample.exit_code}, see {sample.log}"
+            print(f"  W {mode} #{repeat + 1}: {load} ({sample.wall_seconds:.1f} s with start-up), "
+                  f"peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB", flush=True)
+    context.results["W"] = {"landing": landing.name, **figures}
+
+
+MEASUREMENTS = {"p1": city_backfill, "p2": nightly_against_history, "p3": province_backfill,
+                "p4": ingest_by_workers, "w": writer_load_rate}
 
 
 # ---------------------------------------------------------------- the report
@@ -588,7 +810,40 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
         memory_holds = figure.peak_mb <= PROVINCE_MEMORY_TARGET_MB
         measured = f"{figure.peak_mb:,.0f} MB" + (" (stopped there)" if figure.stopped_over_memory_cap else "")
         verdicts.append({"target": "P3 peak memory <= 4 GB", "measured": measured, "holds": memory_holds})
+    if "P4" in context.results:
+        p4 = context.results["P4"]
+        one = p4["by_workers"][1]
+        add(one, "1.00x (reference)")
+        for workers, figure in p4["by_workers"].items():
+            if workers == 1:
+                continue
+            verdict, ratio = speedup(figure, one)
+            if workers == 2:
+                holds = (ratio is not None and ratio >= WORKERS_SPEEDUP_TARGET and not figure.failures
+                         and not one.failures and p4["same_counts_for_all_worker_counts"] is True)
+                sign = ">=" if ratio and ratio >= WORKERS_SPEEDUP_TARGET else "<"
+                add(figure, f"{verdict} {sign} {WORKERS_SPEEDUP_TARGET:g}" if ratio else verdict, holds,
+                    "P4 2 workers >= 1.7x 1 worker's throughput")
+            else:
+                add(figure, f"{verdict} (no target)")
+    if "W" in context.results:
+        w = context.results["W"]
+        add(w["floor"])
+        rate, floor_rate = w["cakupan"].step_rate("load"), w["floor"].step_rate("load")
+        add(w["cakupan"], f"{floor_rate / rate:.2f}x the floor's load time (no target)" if rate and floor_rate else "")
     return rows, verdicts
+
+
+def speedup(figure: Figure, one: Figure) -> tuple[str, float | None]:
+    """Throughput against one worker's: of the ingest step when both logged it (what the
+    workers change), with the wall time's beside it; the ratio judged, or None."""
+    if figure.failures or one.failures or figure.stopped_over_memory_cap or one.stopped_over_memory_cap:
+        return "none: a run failed", None
+    wall = one.median / figure.median
+    ingest, ingest_one = figure.step_median("ingest"), one.step_median("ingest")
+    if ingest and ingest_one:
+        return f"{ingest_one / ingest:.2f}x ingest ({wall:.2f}x wall)", ingest_one / ingest
+    return f"{wall:.2f}x wall (no ingest step in the log)", wall
 
 
 def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> None:
@@ -596,25 +851,45 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
     print(f"\nResults ({info['cores']} cores, {info['memory_gb']} GB RAM, load average "
           f"{' '.join(f'{load:.1f}' for load in info['load_average'])}; duckdb {info['duckdb']}; "
           f"median of {context.sizes.repeat} run(s), range in brackets)")
-    header = f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'peak MB':>8}  ratio"
+    header = (f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'step s':>13} {'step rows/s':>11} "
+              f"{'cores':>9} {'peak MB':>8}  ratio")
     print(header)
     print("-" * len(header))
     for figure, verdict, holds in rows:
         wall = f"{figure.median:.1f} [{min(figure.walls):.1f}-{max(figure.walls):.1f}]"
         rate = f"{figure.rows / figure.median:,.0f}" if figure.rows and not figure.stopped_over_memory_cap else "-"
+        # the step that makes the rate: a backfill's ingest, the writer's load
+        step = next((name for name in ("ingest", "load") if figure.step_median(name)), None)
+        step_wall = f"{step} {figure.step_median(step):.1f}" if step else "-"
+        step_rate = f"{figure.step_rate(step):,.0f}" if step and figure.step_rate(step) else "-"
+        cores = f"{figure.cores_busy:.2f}" if figure.cores_busy is not None else "-"
+        if figure.server_cores_busy is not None:
+            cores += f"+{figure.server_cores_busy:.2f}"
         flag = {True: "  holds", False: "  MISSED", None: ""}[holds]
         failed = f"  ({figure.failures} run(s) exited non-zero)" if figure.failures else ""
-        print(f"{figure.name:<58} {wall:>22} {rate:>9} {figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
+        print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {cores:>9} "
+              f"{figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
     for measurement in ("P1", "P3"):
         if measurement in context.results:
             agreed = context.results[measurement]["agrees_with_baseline"]
             verdict = {True: "equal", False: "DO NOT EQUAL", None: "were not compared (no backfill finished)"}[agreed]
             print(f"{measurement}: Cakupan's published city counts {verdict} the baseline's")
+    if "P4" in context.results:
+        p4 = context.results["P4"]
+        verdict = {True: "are equal", False: "DIFFER", None: "were not compared (a backfill did not finish)"}[
+            p4["same_counts_for_all_worker_counts"]]
+        once = (f"; all cores is {p4['cores']} here, measured once as the {p4['cores']}-worker run"
+                if p4["cores"] <= 2 else "")
+        print(f"P4: the published counts of every worker count {verdict}{once}")
     print("\nTargets:")
     for verdict in verdicts:
         print(f"  {verdict['target']:<42} {verdict['measured']:<28} {'holds' if verdict['holds'] else 'MISSED'}")
     print("peak MB: the larger of the command's own max RSS and the sampled RSS sum of its process tree "
           "(the Prefect server of server mode is not in the tree; embedded mode's temporary server is).")
+    print("step s: median seconds of a backfill's ingest step (from its log: '2/4 Validating and loading' to "
+          "'3/4 Rebuilding'), or of the writer's load alone (without process start-up); step rows/s: rows over it.")
+    print("cores: CPU seconds of the command and its processes per wall second, + the Prefect server's in server "
+          "mode (a 1-worker run is not one core: DuckDB reads, hashes and writes with a thread per core).")
 
 
 def write_json(context: Context, verdicts: list[dict], quick: bool) -> Path:
@@ -643,7 +918,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="runs per measurement (default 3; 1 with --quick)")
     parser.add_argument("--data", type=Path, default=BENCHMARKS / ".data",
                         help="folder for generated landings, warehouses, logs and results (default benchmarks/.data)")
-    parser.add_argument("--only", default="p1,p2,p3", help="comma-separated subset of p1,p2,p3")
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help=f"comma-separated subset of {','.join(MEASUREMENTS)} (default: all)")
     parser.add_argument("--memory-cap-mb", type=int, default=DEFAULT_MEMORY_CAP_MB,
                         help="stop a run whose processes pass this much memory (default %(default)s)")
     args = parser.parse_args()
@@ -663,7 +939,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cakupan-bench-prefect-") as prefect_home:
         context = Context(data, sizes, data / "logs", Path(prefect_home), args.memory_cap_mb)
         with PrefectServer(Path(prefect_home) / "server", data / "logs" / "prefect-server.log") as server:
-            context.api_url = server.api_url
+            context.api_url, context.server_pid = server.api_url, server.process.pid
             for name in chosen:
                 try:
                     MEASUREMENTS[name](context)
