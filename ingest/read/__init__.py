@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.config import duckdb_memory_limit
+from cakupan.config import staging_memory_limit
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.extracts import parse_name
 from cakupan.ingest.read.rows import ROWS_TABLE, FileRead, Staged, read_rows
@@ -28,7 +28,7 @@ def scratch_database() -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(folder / "rows.duckdb"))
     try:
         con.execute("set enable_progress_bar = false")
-        con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+        con.execute(f"set memory_limit = '{staging_memory_limit()}'")
         yield con
     finally:
         con.close()

@@ -215,3 +215,15 @@ def test_parts_of_a_file_hold_every_row_once_and_keys_whole(write_extract, emplo
 def test_an_undiscoverable_name_is_refused(con, tmp_landing):
     with pytest.raises(ValueError, match="employers_20250231.csv"):
         read_slice(con, tmp_landing, Slice("employers", ("employers_20250231.csv",)))
+
+
+def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch):
+    """Each worker process stages with this much, not the warehouse's share (memory adds up per worker)."""
+    monkeypatch.setenv("CAKUPAN_DUCKDB_MEMORY_LIMIT", "3GB")
+    monkeypatch.delenv("CAKUPAN_STAGING_MEMORY_LIMIT", raising=False)
+    with scratch_database() as con:
+        default = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    monkeypatch.setenv("CAKUPAN_STAGING_MEMORY_LIMIT", "512MB")
+    with scratch_database() as con:
+        set_here = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert (default, set_here) == ("953.6 MiB", "488.2 MiB")  # 1 GB and 512 MB as DuckDB shows them
