@@ -138,7 +138,7 @@ def duckdb_memory_limit() -> str:
 
 def staging_memory_limit() -> str:
     # Held once per worker process beside the writer's: a province's 13M-row initial file staged
-    # by two workers peaked at 5.7 GB in all with 2 GB each, 4.0 GB with 1 GB, in the same time.
+    # by two workers peaked at 5.7 GB in all with 2 GB each, 3.95 GB with 1 GB, in the same time.
     return os.environ.get(STAGING_MEMORY_LIMIT_ENV, "1GB")
 
 
