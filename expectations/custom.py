@@ -1,6 +1,9 @@
 """Custom Great Expectations expectations used by the Cakupan suites.
 
 Importing this module registers them with GX, so suites that name them can be loaded.
+Each metric has two implementations that must agree row for row: SQL (what the pipeline
+runs, on the worker's DuckDB table) and pandas (GX's other engine; the test
+tests/expectations/test_engines.py runs both over the same hostile rows).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from typing import Literal, Optional
 import numpy as np
 import pandas as pd
 from great_expectations.compatibility import pydantic
-from great_expectations.execution_engine import PandasExecutionEngine
+import sqlalchemy as sa
+from great_expectations.execution_engine import PandasExecutionEngine, SqlAlchemyExecutionEngine
 from great_expectations.expectations.expectation import ColumnPairMapExpectation
 from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnPairMapMetricProvider,
     column_pair_condition_partial,
 )
+from great_expectations.expectations.metrics.util import get_dialect_regex_expression
 
 ISO_DAY_LENGTH = len("YYYY-MM-DD")
 ISO_DAY_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -51,6 +56,12 @@ class ColumnPairValuesANotAfterDayB(ColumnPairMapMetricProvider):
         shaped_like_a_day = day_a.str.contains(ISO_DAY_SHAPE)
         return ~shaped_like_a_day | (day_a <= column_B.astype(str))
 
+    @column_pair_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(cls, column_A, column_B, _sqlalchemy_engine, **kwargs):
+        day_a = sa.func.substr(column_A, 1, ISO_DAY_LENGTH)
+        shaped_like_a_day = _regex(day_a, ISO_DAY_SHAPE, _sqlalchemy_engine.dialect)
+        return sa.or_(sa.not_(shaped_like_a_day), day_a <= column_B)
+
 
 class ExpectColumnPairValuesAToNotBeAfterDayB(ColumnPairMapExpectation):
     """Expect the date or timestamp in column A to fall on or before the day in column B.
@@ -69,6 +80,16 @@ class ExpectColumnPairValuesAToNotBeAfterDayB(ColumnPairMapExpectation):
     success_keys = ("column_A", "column_B", "ignore_row_if", "mostly")
     args_keys = ("column_A", "column_B")
 
+
+
+def _regex(column, regex: str, dialect):
+    """A regex search in SQL; raises for a dialect GX has no regex for (an error of the
+    run, never a passing rule). `dialect`: the engine's own (GX hands column-pair metrics
+    its dialect module, None for duckdb)."""
+    expression = get_dialect_regex_expression(column, regex, dialect)
+    if expression is None:
+        raise NotImplementedError(f"regex is not supported for SQL dialect {getattr(dialect, 'name', dialect)}")
+    return expression
 
 
 # What column B must satisfy in the rows where column A is in `a_value_set`.
@@ -126,6 +147,38 @@ class ColumnPairValuesBMeetRuleWhenAInSet(ColumnPairMapMetricProvider):
                 raise ValueError(f"b_must {b_must!r}: expected one of {', '.join(B_MUST)}")
             fails[positions[bad.to_numpy(dtype=bool, na_value=False)]] = True
         return pd.Series(~fails, index=column_B.index)
+
+    @column_pair_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(
+        cls,
+        column_A,
+        column_B,
+        a_value_set,
+        b_must,
+        _sqlalchemy_engine,
+        value_set=None,
+        regex=None,
+        b_checked_when_in=None,
+        **kwargs,
+    ):
+        # Every term is TRUE or FALSE, never NULL: a NULL condition would be neither a
+        # passing nor a failing row.
+        checked = sa.func.coalesce(column_A.in_(a_value_set), sa.false())
+        if b_checked_when_in is not None:
+            checked = sa.and_(checked, sa.func.coalesce(column_B.in_(b_checked_when_in), sa.false()))
+        if b_must == "be_null":
+            fails = sa.and_(checked, column_B.is_not(None))
+        elif b_must == "not_be_null":
+            fails = sa.and_(checked, column_B.is_(None))
+        elif b_must == "be_in_set":
+            fails = sa.and_(checked, column_B.is_not(None), column_B.not_in(value_set))
+        elif b_must == "not_be_in_set":
+            fails = sa.and_(checked, column_B.is_not(None), column_B.in_(value_set))
+        elif b_must == "not_match_regex":
+            fails = sa.and_(checked, column_B.is_not(None), _regex(column_B, regex, _sqlalchemy_engine.dialect))
+        else:
+            raise ValueError(f"b_must {b_must!r}: expected one of {', '.join(B_MUST)}")
+        return sa.not_(fails)
 
 
 class ExpectColumnPairValuesBToMeetRuleWhenAInSet(ColumnPairMapExpectation):

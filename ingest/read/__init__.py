@@ -1,5 +1,5 @@
 """Reading a slice: file checks (`checks`), rows as text into a scratch database of the
-worker's own (`rows`), handed on as bounded frames (`slices`); bad rows masked (`masking`)."""
+worker's own (`rows`), bad rows masked (`masking`)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,18 @@
-"""Row rules: run the Great Expectations suite of an extract kind over a frame of rows.
+"""Row rules: run the Great Expectations suite of an extract kind over a table of rows.
 
 The rules themselves live in `expectations/<kind>.json`, one expectation per rule, the
 rule id in the expectation's `meta.rule`. This module only runs a suite and turns its
-results into "row index -> rule ids it breaks". Every rule is a GX expectation, so no
+results into "row id -> rule ids it breaks". Every rule is a GX expectation, so no
 rule is evaluated here.
 
+GX evaluates the suite where the rows are: the worker's DuckDB table, through GX's SQL
+execution engine (SQLAlchemy, duckdb-engine; the fixes it needs are in gx_duckdb.py).
+GX is handed a second connection to the worker's own database (a cursor of the writer's
+connection), so no second process or file handle opens it and no frame is built.
+
 Validation writes no files: the GX context is ephemeral and cached per process, and the
-results hold row indices only (`exclude_unexpected_values`), never a value, so they can
-go into Data Docs without exposing nik or kpj.
+results hold row ids only (`_id`, `exclude_unexpected_values`), never a value, so they
+can go into Data Docs without exposing nik or kpj.
 """
 
 from __future__ import annotations
@@ -15,33 +20,40 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+import duckdb
+import duckdb_engine
 import great_expectations as gx
 import pandas as pd
+import sqlalchemy as sa
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
-from great_expectations.execution_engine import pandas_execution_engine
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+from sqlalchemy.pool import NullPool
 
 import cakupan.expectations.custom  # noqa: F401  (registers the custom expectations)
 from cakupan.ingest.extracts import KINDS
+from cakupan.ingest.validate import gx_duckdb
 
-# GX fingerprints (hashes every value of) each batch smaller than this many bytes: 0 skips
-# that pass over the data.
-pandas_execution_engine.HASH_THRESHOLD = 0
+gx_duckdb.install()
 
+ROW_ID = "_id"
 
-# COMPLETE gives every failing row index; the values themselves stay out of the results.
+# COMPLETE gives every failing row id; the values themselves stay out of the results. On
+# SQL, GX cuts the ids at `partial_unexpected_count`: set per table to its row count.
 RESULT_FORMAT = {
     "result_format": "COMPLETE",
+    "unexpected_index_column_names": [ROW_ID],
     "exclude_unexpected_values": True,
     "return_unexpected_index_query": False,
 }
@@ -57,10 +69,10 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class RowValidation:
-    """The outcome of one suite over one frame.
+    """The outcome of one suite over one table.
 
-    `failures`: {row index: sorted rule ids} for failing rows only.
-    `results`: the GX suite validation result (row indices only, no values), for Data Docs.
+    `failures`: {row id: sorted rule ids} for failing rows only.
+    `results`: the GX suite validation result (row ids only, no values), for Data Docs.
     """
 
     failures: dict[int, list[str]]
@@ -107,11 +119,14 @@ def read_suite(suite_file: Path | Traversable) -> gx.ExpectationSuite:
     )
 
 
-@functools.cache
-def _batch_definition(kind: str):
-    context = _context()
-    asset = context.data_sources.get("cakupan").add_dataframe_asset(kind)
-    return asset.add_batch_definition_whole_dataframe(kind)
+# One cached GX context per process serves every call; callers may run in threads. GX's
+# engine connects through `_connect`, to the connection of the call under way.
+_validation_lock = threading.Lock()
+_current: list[duckdb.DuckDBPyConnection] = []
+
+
+def _connect() -> duckdb_engine.ConnectionWrapper:
+    return duckdb_engine.ConnectionWrapper(_current[-1].cursor())
 
 
 @functools.cache
@@ -122,36 +137,59 @@ def _context():
         progress_bars=ProgressBarsConfig(globally=False),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    context.data_sources.add_pandas("cakupan")
+    # NullPool: every GX connection is a fresh cursor of the current call's connection.
+    context.data_sources.add_sql(
+        "cakupan", connection_string="duckdb:///:memory:", kwargs={"creator": _connect, "poolclass": NullPool}
+    )
     return context
 
 
-# One cached GX context per process serves every call; callers may run in threads.
-_validation_lock = threading.Lock()
+@functools.cache
+def _batch_definition(kind: str, table: str):
+    asset = _context().data_sources.get("cakupan").add_table_asset(f"{kind}-{table}", table_name=table)
+    return asset.add_batch_definition_whole_table(f"{kind}-{table}")
 
 
-def validate_rows_with_results(kind: str, frame: pd.DataFrame) -> RowValidation:
-    """Run the suite of `kind` over `frame` once; failing rows and the GX results.
+@contextmanager
+def _connected(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    with _validation_lock:
+        _current.append(con)
+        try:
+            yield
+        finally:
+            _current.pop()
 
-    `frame`: the spec columns of `kind` as text (missing as NA), plus `_file` and
-    `_extract_date` (`YYYY-MM-DD`). Returned row indices are labels of `frame.index`.
+
+def validate_table(kind: str, con: duckdb.DuckDBPyConnection, table: str) -> RowValidation:
+    """Run the suite of `kind` once over `table` of `con`; failing rows and the GX results.
+
+    `table`: the spec columns of `kind` as text (missing as NULL), `_file`, `_extract_date`
+    (`YYYY-MM-DD`) and the row id `_id` (unique), by which failing rows are named.
     Raises ValidationCrash if any expectation raised (e.g. a column is missing).
     """
     suite = load_suite(kind)
-    text = _as_arrow_text(frame)
-    with _validation_lock:
-        batch = _batch_definition(kind).get_batch(batch_parameters={"dataframe": text})
-        results = batch.validate(suite, result_format=RESULT_FORMAT)
-    return RowValidation(failures=_failures_by_row(kind, results), results=results)
+    (rows,), = con.execute(f'select count(*) from "{table}"').fetchall()
+    result_format = RESULT_FORMAT | {"partial_unexpected_count": max(rows, 1)}
+    with _connected(con):
+        batch = _batch_definition(kind, table).get_batch()
+        results = batch.validate(suite, result_format=result_format)
+        with sa.create_engine("duckdb://", creator=_connect, poolclass=NullPool).connect() as connection:
+            failures = _failures_by_row(kind, results, connection, table)
+    return RowValidation(failures=failures, results=results)
 
 
-def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with object columns as pandas `str`: one conversion instead of one per regex
-    expectation, and every regex then runs vectorised in pyarrow."""
-    object_columns = frame.columns[frame.dtypes == object]
-    if object_columns.empty:
-        return frame
-    return frame.astype(dict.fromkeys(object_columns, "str"))
+def validate_rows_with_results(kind: str, frame: pd.DataFrame) -> RowValidation:
+    """`validate_table` over the rows of a frame (tests, tools): row ids are the labels of
+    `frame.index` (integers)."""
+    con = duckdb.connect()
+    try:
+        rows = frame.rename_axis(None).reset_index(names=ROW_ID)
+        con.register("_frame", rows)
+        con.execute("create table frame_rows as select * from _frame")
+        con.unregister("_frame")
+        return validate_table(kind, con, "frame_rows")
+    finally:
+        con.close()
 
 
 def validate_rows(kind: str, frame: pd.DataFrame) -> dict[int, list[str]]:
@@ -160,7 +198,7 @@ def validate_rows(kind: str, frame: pd.DataFrame) -> dict[int, list[str]]:
 
 
 def _failures_by_row(
-    kind: str, results: ExpectationSuiteValidationResult
+    kind: str, results: ExpectationSuiteValidationResult, connection: sa.Connection, table: str
 ) -> dict[int, list[str]]:
     crashes = []
     rules_by_row: dict[int, set[str]] = {}
@@ -168,7 +206,15 @@ def _failures_by_row(
         rule = result.expectation_config.meta["rule"]
         expectation = f"{result.expectation_config.type} (rule {rule!r})"
         crash = _exception_message(result.exception_info)
-        failing_rows = (result.result or {}).get("unexpected_index_list")
+        failing_rows = None
+        if crash is None and not result.success:
+            configuration = {"type": result.expectation_config.type, "kwargs": result.expectation_config.kwargs}
+            try:
+                failing_rows = gx_duckdb.unexpected_index_ids(
+                    connection, table, configuration, result.result or {}, ROW_ID
+                )
+            except gx_duckdb.UnnamedRows as error:
+                crash = str(error)
         if crash is not None:
             crashes.append(f"{expectation} raised: {crash}")
         elif not result.success and failing_rows is None:

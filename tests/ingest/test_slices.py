@@ -1,6 +1,5 @@
-"""One slice path for every size: files cut into parts (as for many workers) and parts
-validated in small frames (as for a province's initial extract) give exactly what one
-slice in one frame gives, with the real GX suite."""
+"""One slice path for every size: files cut into parts (as for many workers) give exactly
+what one slice gives, with the real GX suite."""
 
 import tempfile
 
@@ -8,10 +7,8 @@ import pytest
 
 from cakupan.ingest.audit import LOADED, REJECTED
 from cakupan.ingest.extracts import SPEC_COLUMNS
-from cakupan.ingest.read import slices
 from cakupan.warehouse.connection import connect
 
-FRAME_ROWS = 50
 SLICED = "enrolments_20250102.csv"  # the file with every kind of trouble
 TRIPS = "enrolments_20250103.csv"  # 16 bad rows of 300: past 5% of the file, ~3 per slice
 HOLDS = "enrolments_20250104.csv"  # 14 bad rows of 300: under 5% of the file
@@ -66,10 +63,9 @@ def ingested(ingest, warehouse, landing, key, **plan_options):
     return outcomes, tables
 
 
-def test_parts_and_small_frames_give_what_one_frame_gives(ingest, tmp_path, troubled_landing, pii_key, monkeypatch):
+def test_parts_give_what_one_slice_gives(ingest, tmp_path, troubled_landing, pii_key, monkeypatch):
     whole, expected = ingested(ingest, tmp_path / "whole.duckdb", troubled_landing, pii_key,
                                pages=tmp_path / "whole-pages")
-    monkeypatch.setattr(slices, "FRAME_ROWS", FRAME_ROWS)
     raw_rows = tmp_path / "raw-rows"  # where a worker keeps the rows it reads meanwhile
     raw_rows.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(raw_rows))
@@ -80,7 +76,7 @@ def test_parts_and_small_frames_give_what_one_frame_gives(ingest, tmp_path, trou
         "enrolments_20250102-to-enrolments_20250104.html"
     ]
     cut_pages = sorted(page.name for page in (tmp_path / "cut-pages").iterdir())
-    assert len(cut_pages) > 6 and all("-part-" in page for page in cut_pages)
+    assert len(cut_pages) == 6 and all("-part-" in page for page in cut_pages)  # 3 files, 2 parts each
     assert got == expected
     assert cut == whole
     assert got["left_over"] == [] and list(raw_rows.iterdir()) == []
@@ -104,3 +100,4 @@ def test_parts_and_small_frames_give_what_one_frame_gives(ingest, tmp_path, trou
     loaded_rows = [row[3] for row in got["raw"] if row[0] == SLICED]
     assert len(loaded_rows) == sliced_file.rows_loaded == 300 - 3 - 10
     assert {62, 72, 300} <= set(loaded_rows) and not {61, 71, 102, 202} & set(loaded_rows)
+

@@ -379,3 +379,43 @@ def test_a_failing_expectation_that_names_no_rows_is_a_validation_crash(monkeypa
 
     with pytest.raises(ValidationCrash, match="at_least_two_rows.*without naming rows"):
         validate_rows("enrolments", pd.DataFrame([enrolment_row()], dtype="str"))
+
+
+def hostile_frame(kind):
+    """Every case of the kind, and copies of one key that differ (conflicting duplicates)
+    and agree, in one file."""
+    make_row, cases = (employer_row, EMPLOYER_CASES) if kind == "employers" else (enrolment_row, ENROLMENT_CASES)
+    frame = cases_frame(make_row, cases)
+    key, other_value = ("npp", {"name": "CV Lain"}) if kind == "employers" else ("kpj", {"wage": "1"})
+    copies = pd.DataFrame([make_row(), make_row(**other_value), make_row(**{key: None})], dtype="str")
+    return pd.concat([frame, copies], ignore_index=True)
+
+
+def pandas_engine_failures(kind, frame):
+    """The suite on GX's pandas engine, the same result format: {row: sorted rule ids}."""
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas("pandas").add_dataframe_asset("rows")
+        .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
+    )
+    results = batch.validate(load_suite(kind), result_format={
+        "result_format": "COMPLETE", "exclude_unexpected_values": True,
+    })
+    failures = {}
+    for result in results.results:
+        assert not result.exception_info["raised_exception"], result.exception_info
+        for row in result.result.get("unexpected_index_list") or []:
+            failures.setdefault(row, []).append(result.expectation_config.meta["rule"])
+    return {row: sorted(rules) for row, rules in failures.items()}
+
+
+@pytest.mark.parametrize("kind", ["employers", "enrolments"])
+def test_sql_and_pandas_engines_flag_the_same_rows_with_the_same_rules(kind):
+    frame = hostile_frame(kind)
+    sql = validate_rows(kind, frame)
+
+    assert sql == pandas_engine_failures(kind, frame)
+    # every expectation of the suite is exercised: each rule flags some row
+    assert {rule for rules in sql.values() for rule in rules} == {
+        e.meta["rule"] for e in load_suite(kind).expectations
+    }
