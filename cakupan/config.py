@@ -13,6 +13,7 @@ or a worker process that sets one before the call is heard.
 | `CAKUPAN_WRITER_WAIT_SECONDS` | `600` | how long a run waits for another writer before it stops with a clear message |
 | `CAKUPAN_DUCKDB_MEMORY_LIMIT` | `2GB` | DuckDB's share of memory for the warehouse (the writer, the rebuild); beyond it DuckDB spills to disk |
 | `CAKUPAN_STAGING_MEMORY_LIMIT` | `1GB` | ... for each worker's scratch database, where it stages the rows it reads; one per worker process |
+| `CAKUPAN_MAX_FILE_BYTES` | `4000000000` | an extract larger than this many bytes (decompressed, for `.csv.gz`) is rejected unread beyond it: bounds what a gzip bomb costs |
 | `CAKUPAN_REFERENCE_DIR` | none | a folder whose reference CSV files replace the shipped ones of the same name |
 | `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
 | `CAKUPAN_LATE_DAYS` | `1` | a nightly finds an extract kind late when its newest loaded file is more days than this before the run date |
@@ -39,6 +40,7 @@ WRITER_WAIT_ENV = "CAKUPAN_WRITER_WAIT_SECONDS"
 MEMORY_LIMIT_ENV = "CAKUPAN_DUCKDB_MEMORY_LIMIT"
 STAGING_MEMORY_LIMIT_ENV = "CAKUPAN_STAGING_MEMORY_LIMIT"
 REFERENCE_DIR_ENV = "CAKUPAN_REFERENCE_DIR"
+MAX_FILE_BYTES_ENV = "CAKUPAN_MAX_FILE_BYTES"
 TARGETS_ENV = "CAKUPAN_TARGETS"
 
 DEFAULT_LANDING = "./landing"
@@ -140,6 +142,18 @@ def staging_memory_limit() -> str:
     # Held once per worker process beside the writer's: a province's 13M-row initial file staged
     # by two workers peaked at 5.7 GB in all with 2 GB each, 3.95 GB with 1 GB, in the same time.
     return os.environ.get(STAGING_MEMORY_LIMIT_ENV, "1GB")
+
+
+def max_file_bytes() -> int:
+    # A province's initial extract is ~2 GB: twice that is still a file, not an accident.
+    value = os.environ.get(MAX_FILE_BYTES_ENV, "4000000000")
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        raise ValueError(f"{MAX_FILE_BYTES_ENV}={value!r}: expected a positive number of bytes")
+    return limit
 
 
 def reference_dir() -> Path | None:

@@ -35,3 +35,19 @@ def parse_name(name: str) -> tuple[str, date | None] | None:
         return matched.group(1), datetime.strptime(matched.group(2), "%Y%m%d").date()
     except ValueError:
         return matched.group(1), None
+
+
+# The circuit breaker: a file whose bad rows exceed both is a broken extract, rejected whole.
+BREAKER_MIN_ROWS = 10
+BREAKER_SHARE = 0.05
+
+
+def breaker_trips(bad_rows: int, data_rows: int) -> bool:
+    return bad_rows > BREAKER_MIN_ROWS and bad_rows > BREAKER_SHARE * data_rows
+
+
+def breaker_reason(bad_rows: int, data_rows: int | str, what: str) -> str:
+    return (
+        f"circuit breaker: {bad_rows} of {data_rows} data rows {what} "
+        f"(more than {BREAKER_MIN_ROWS} and more than {BREAKER_SHARE:.0%})"
+    )

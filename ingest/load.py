@@ -16,20 +16,10 @@ from datetime import date
 import duckdb
 
 from cakupan.ingest.audit import LOADED, REJECTED, FileOutcome, insert_quarantine, record_outcomes
-from cakupan.ingest.extracts import KINDS
+from cakupan.ingest.extracts import KINDS, breaker_reason, breaker_trips
 from cakupan.ingest.pseudonymise import SliceResult
 from cakupan.warehouse.connection import transaction
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKeyMismatch, check_key
-
-# A file is a broken extract, not a few bad rows, past both bounds.
-BREAKER_MIN_ROWS = 10
-BREAKER_SHARE = 0.05
-
-
-def breaker_trips(rows_quarantined: int, data_rows: int) -> bool:
-    """True when quarantined rows exceed both 10 rows and 5% of the data rows."""
-    return rows_quarantined > BREAKER_MIN_ROWS and rows_quarantined > BREAKER_SHARE * data_rows
-
 
 @dataclass
 class _FileTotals:
@@ -134,7 +124,4 @@ def _settle(file: _FileTotals) -> FileOutcome:
 
 def _breaker_reason(file: _FileTotals) -> str:
     listed = ", ".join(f"{rule} ({count})" for rule, count in file.rules.most_common(5))
-    return (
-        f"circuit breaker: {file.rows_quarantined} of {file.rows_read} data rows quarantined "
-        f"(more than {BREAKER_MIN_ROWS} and more than {BREAKER_SHARE:.0%}); rules: {listed}"
-    )
+    return f"{breaker_reason(file.rows_quarantined, file.rows_read, 'quarantined')}; rules: {listed}"

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from cakupan.ingest.audit import QuarantineRow
 from cakupan.ingest.extracts import KEY_COLUMNS, SPEC_COLUMNS
-from cakupan.ingest.read.checks import FileRejected, blank_lines, inspect
+from cakupan.ingest.read.checks import FileRejected, inspect
 from cakupan.ingest.read.masking import mask_identifiers, masked_record
 
 FIELD_COUNT_RULE = "field_count"
@@ -39,6 +39,7 @@ class FileRead:
     extract_date: date
     sha256: str
     rows_read: int = 0  # data rows after the header, bad ones included
+    rows_counted: int = 0  # the same, counted by the file checks apart from the CSV reader
     rows_duplicate: int = 0  # of this part's keys
     schema_drift: tuple[str, ...] = ()
     rejected_reason: str | None = None
@@ -68,17 +69,18 @@ def read_rows(
 ) -> Staged:
     """Read files of one kind into `con` (a scratch database of the worker's own)."""
     files: dict[str, FileRead] = {}
-    # Files sharing a header are read together; each with its blank lines (rare).
+    # Files sharing a header are read together; each with its blank lines (rare), by the
+    # line numbers DuckDB gives (the header is line 1).
     by_header: dict[tuple[str, ...], list[tuple[Path, dict[int, str]]]] = {}
     for path in paths:
         found = inspect(path, kind)
-        read = FileRead(path.name, kind, extract_dates[path.name], found.sha256)
+        read = FileRead(path.name, kind, extract_dates[path.name], found.sha256, rows_counted=found.data_rows)
         files[path.name] = read
         if isinstance(found.header, FileRejected):
             read.rejected_reason = str(found.header)
             continue
         read.schema_drift = tuple(mask_identifiers(c) for c in found.header if c not in SPEC_COLUMNS[kind])
-        blanks = blank_lines(path) if found.has_blank_line else {}
+        blanks = {row + 1: "" for row in found.blank_rows()}
         by_header.setdefault(found.header, []).append((path, blanks))
 
     spec = ", ".join(f'"{column}" varchar' for column in SPEC_COLUMNS[kind])
@@ -202,6 +204,13 @@ def _read_group(
             continue
         lines = bad_lines[path.name] | blanks
         read.rows_read = good + len(lines)
+        if read.rows_read != read.rows_counted:
+            read.rejected_reason = (
+                f"rows: the file has {read.rows_counted} data rows, the CSV reader accounted for "
+                f"{read.rows_read} (a row it dropped, e.g. longer than its line limit)"
+            )
+            runs.append((path.name, np.arange(1, good + 1)))  # rows dropped with the file
+            continue
         # DuckDB numbers records from the header (line 1): data row = line - 1.
         slots = np.ones(read.rows_read, dtype=bool)
         slots[[line - 2 for line in lines]] = False

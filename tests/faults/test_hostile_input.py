@@ -1,6 +1,7 @@
 """Hostile names, links and headers in the landing: no raw identifier anywhere, no file read from
 outside the landing, only ASCII-digit names, and skipped files counted by why."""
 
+import gzip
 import os
 
 from cakupan.warehouse.connection import connect
@@ -86,3 +87,43 @@ def test_skipped_files_are_counted_apart_loaded_and_rejected(cakupan_command, la
     words = " ".join(again.stderr.split())
     assert "skipped 23 file(s) already loaded with the same content" in words
     assert "skipped 1 file(s) already rejected with the same content: employers_20250305.csv" in words
+
+
+def test_an_overlong_row_and_a_gzip_of_blank_lines_are_rejected_and_recorded(cakupan_command, landing, tmp_path):
+    # issue 16, defects 4 and 5: a 50 MB field vanished from rows_read (the file LOADED); a
+    # 22 KB gzip of rows between a million blank lines each took GBs and was never recorded.
+    long_row = landing / "enrolments_20250305.csv"
+    header, first, *rest = long_row.read_bytes().split(b"\n")
+    fields = first.split(b",")
+    fields[6] = b"JKK" * (17 * 1024 * 1024)  # programs
+    long_row.write_bytes(b"\n".join([header, b",".join(fields), *rest]))
+    rows_in_long = sum(1 for line in [first, *rest] if line)
+    blank = landing / "employers_20250306.csv"
+    header, *rows = [line for line in blank.read_bytes().split(b"\n") if line]
+    blank.unlink()
+    bomb = landing / "employers_20250306.csv.gz"
+    bomb.write_bytes(gzip.compress(header + b"\n" + (b"\n" * 1_000_000).join(rows[:5]) + b"\n"))
+    assert bomb.stat().st_size < 30_000
+    warehouse = tmp_path / "w" / "cakupan.duckdb"
+    args = ("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse)
+
+    result = cakupan_command(*args, timeout=240)
+
+    assert result.returncode == 1, result.stderr
+    with connect(warehouse, read_only=True) as con:
+        outcomes = dict(con.execute("select file_name, status || ' ' || coalesce(reason, '') "
+                                    "from audit.extract_files").fetchall())
+        quarantined = con.execute("select count(*) from audit.quarantine where file_name in "
+                                  "('enrolments_20250305.csv', 'employers_20250306.csv.gz')").fetchone()[0]
+    assert outcomes["enrolments_20250305.csv"] == (
+        f"REJECTED rows: the file has {rows_in_long} data rows, the CSV reader accounted for "
+        f"{rows_in_long - 1} (a row it dropped, e.g. longer than its line limit)"
+    )
+    blank_lines = 4 * 999_999  # the first line break of each gap ends a row
+    assert outcomes["employers_20250306.csv.gz"] == (
+        f"REJECTED circuit breaker: {blank_lines} of {blank_lines + 5} data rows are blank lines "
+        "(more than 10 and more than 5%)"
+    )
+    assert quarantined == 0
+    words = " ".join(cakupan_command(*args).stderr.split())  # recorded: not retried
+    assert "skipped 2 file(s) already rejected with the same content" in words

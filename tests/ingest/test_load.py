@@ -7,7 +7,7 @@ import time
 import pytest
 
 from cakupan.ingest.audit import LOADED, REJECTED, SUPERSEDED
-from cakupan.ingest.load import breaker_trips
+from cakupan.ingest.extracts import breaker_trips
 from cakupan.ingest.pseudonymise import KeyNeeded
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey, PiiKeyMismatch

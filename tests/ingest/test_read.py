@@ -1,3 +1,4 @@
+import gzip
 import json
 from datetime import date
 from types import SimpleNamespace
@@ -227,3 +228,82 @@ def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch):
     with scratch_database() as con:
         set_here = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert (default, set_here) == ("953.6 MiB", "488.2 MiB")  # 1 GB and 512 MB as DuckDB shows them
+
+
+def test_a_row_longer_than_the_readers_limit_rejects_the_file_no_row_vanishes(con, write_extract, enrolment):
+    # issue 16, defect 4: DuckDB's reader dropped a 50 MB row without a reject; the file
+    # checks count rows apart from it, and a file whose counts differ is rejected.
+    rows = [enrolment(n) for n in range(1, 6)]
+    rows[2] = enrolment(3, programs="JKK" * (17 * 1024 * 1024))
+    path = write_extract("enrolments_20250102.csv", rows)
+
+    batch = read(con, "enrolments", path)
+
+    assert batch.files[path.name].rejected_reason == (
+        "rows: the file has 5 data rows, the CSV reader accounted for 4 "
+        "(a row it dropped, e.g. longer than its line limit)"
+    )
+    assert batch.rows == 0 and batch.bad_rows == []
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_million_blank_lines_reject_the_file_by_the_circuit_breaker_in_bounded_memory(
+    con, tmp_landing, employer, write_extract, gzipped
+):
+    # issue 16, defect 5: a few rows separated by a million blank lines each (a 22 KB gzip)
+    import resource
+
+    name = "employers_20250102.csv" + (".gz" if gzipped else "")
+    header = write_extract(name, []).read_bytes()
+    header = gzip.decompress(header) if gzipped else header
+    row = write_extract("employers_20250103.csv", [employer(1)]).read_bytes().split(b"\n", 1)[1]
+    content = header + (b"\n" * 1_000_000).join([row] * 5)
+    (tmp_landing / name).write_bytes(gzip.compress(content) if gzipped else content)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    batch = read(con, "employers", tmp_landing / name)
+
+    reason = batch.files[name].rejected_reason
+    assert reason.startswith("circuit breaker: ") and "are blank lines" in reason, reason
+    assert batch.rows == 0 and batch.bad_rows == []
+    # KiB: a list per blank line took GBs; the pass holds a chunk and runs of blank lines
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300_000
+
+
+def test_a_file_past_the_size_limit_is_rejected_naming_the_limit(con, write_extract, employer, monkeypatch):
+    rows = [employer(n) for n in range(1, 200)]
+    plain = write_extract("employers_20250102.csv", rows)
+    packed = write_extract("employers_20250103.csv.gz", rows)
+    monkeypatch.setenv("CAKUPAN_MAX_FILE_BYTES", str(plain.stat().st_size - 1))
+
+    batch = read(con, "employers", plain, packed)
+
+    assert batch.files[plain.name].rejected_reason == (
+        f"size: more than {plain.stat().st_size - 1:,} bytes (CAKUPAN_MAX_FILE_BYTES, the limit per file)"
+    )
+    assert batch.files[packed.name].rejected_reason.startswith("size: more than ")
+    assert "bytes decompressed" in batch.files[packed.name].rejected_reason
+    assert batch.rows == 0
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_rows_are_counted_apart_from_the_reader_whatever_the_chunks(chunk):
+    from cakupan.ingest.read.checks import _Rows
+
+    content = (
+        b'h1,h2\r\n'
+        b'a,"multi\nline ""quoted"" \r\n\r\nfield"\n'  # row 1: line breaks inside quotes
+        b'\n'  # row 2: blank
+        b'\r\n'  # row 3: blank
+        b'b,c\n'  # row 4
+        b'"",\n'  # row 5: an empty quoted field is no blank line
+        b'd,e'  # row 6: no final line break
+        b'\n\n\r\n'  # trailing blank lines: no rows
+    )
+    rows = _Rows(len(content))
+    for start in range(0, len(content), chunk):
+        rows.feed(content[start:start + chunk])
+    rows.finish()
+
+    assert rows.data_rows == 6
+    assert rows.runs() == ((2, 2),)
