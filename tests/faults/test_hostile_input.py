@@ -98,9 +98,8 @@ def test_an_overlong_row_and_a_gzip_of_blank_lines_are_rejected_and_recorded(cak
     fields[6] = b"JKK" * (17 * 1024 * 1024)  # programs
     long_row.write_bytes(b"\n".join([header, b",".join(fields), *rest]))
     rows_in_long = sum(1 for line in [first, *rest] if line)
-    blank = landing / "employers_20250306.csv"
-    header, *rows = [line for line in blank.read_bytes().split(b"\n") if line]
-    blank.unlink()
+    (landing / "employers_20250306.csv").unlink()  # header only: rows of the first day's
+    header, *rows = [line for line in (landing / "employers_20250301.csv").read_bytes().split(b"\n") if line]
     bomb = landing / "employers_20250306.csv.gz"
     bomb.write_bytes(gzip.compress(header + b"\n" + (b"\n" * 1_000_000).join(rows[:5]) + b"\n"))
     assert bomb.stat().st_size < 30_000
