@@ -69,7 +69,7 @@ def prepare_slice(
     if work.kind == "enrolments" and key is None:
         raise KeyNeeded(f"{work.name}: enrolments need the pseudonymisation key")
     with scratch_database() as con:
-        staged = read_slice(con, landing, work)
+        staged = read_slice(con, landing, work, shared=out_dir / "staging")
         failures = validate_slice(con, staged, pages, work.name)
         return pseudonymise(con, staged, failures, key, work, out_dir)
 

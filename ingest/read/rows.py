@@ -10,7 +10,8 @@ slice's part: their hash of (file, key) decides, so every row of a key meets in 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -67,7 +68,43 @@ def read_rows(
     part: int = 0,
     parts: int = 1,
 ) -> Staged:
-    """Read files of one kind into `con` (a scratch database of the worker's own)."""
+    """Read files of one kind into `con` (a scratch database of the worker's own) and keep
+    the rows of one part."""
+    return keep_part(con, stage_files(con, kind, paths, extract_dates), part, parts)
+
+
+@dataclass
+class StagedFiles:
+    """What staging found in the files of a slice, before a part is kept: tables `read`
+    and `positions` of its database hold every row. Bad rows are masked: as JSON, this is
+    what the parts of one staged file share besides that database."""
+
+    kind: str
+    files: dict[str, FileRead]
+    bad_rows: list[QuarantineRow]
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "kind": self.kind,
+            "files": [asdict(read) | {"extract_date": read.extract_date.isoformat()} for read in self.files.values()],
+            "bad_rows": [asdict(row) for row in self.bad_rows],
+        })
+
+    @classmethod
+    def from_json(cls, text: str) -> StagedFiles:
+        found = json.loads(text)
+        files = [
+            FileRead(**(read | {"extract_date": date.fromisoformat(read["extract_date"]),
+                                "schema_drift": tuple(read["schema_drift"])}))
+            for read in found["files"]
+        ]
+        return cls(found["kind"], {read.name: read for read in files}, [QuarantineRow(**row) for row in found["bad_rows"]])
+
+
+def stage_files(
+    con: duckdb.DuckDBPyConnection, kind: str, paths: list[Path], extract_dates: dict[str, date]
+) -> StagedFiles:
+    """Check and read every row of the files into tables `read` and `positions` of `con`."""
     files: dict[str, FileRead] = {}
     # Files sharing a header are read together; each with its blank lines (rare), by the
     # line numbers DuckDB gives (the header is line 1).
@@ -92,7 +129,18 @@ def read_rows(
         bad_rows.extend(group_bad)
         runs.extend(group_runs)
     _position_rows(con, kind, runs, files)
-    _collapse_identical(con, kind, files, part, parts)
+    return StagedFiles(kind, files, bad_rows)
+
+
+def keep_part(
+    con: duckdb.DuckDBPyConnection, found: StagedFiles, part: int, parts: int, source: str = ""
+) -> Staged:
+    """Table `rows` of `con`: the rows of `part` of the staged files, identical copies
+    collapsed. `source`: where `read` and `positions` are (another database, attached as
+    `source` with its dot, when the parts of a file share one staging; they stay there)."""
+    kind = found.kind
+    files = {name: replace(read) for name, read in found.files.items()}  # duplicates: this part's
+    _collapse_identical(con, kind, files, part, parts, source)
     columns = ", ".join(f'r."{column}"' for column in SPEC_COLUMNS[kind])
     # The kept rows get a table of their own: DuckDB cannot estimate a positional scan's
     # size and would build join hash tables on it; a table also lets it skip blocks.
@@ -100,16 +148,18 @@ def read_rows(
         f"""
         create table {ROWS_TABLE} as
         select {columns}, r._file, p._row, p._extract_date, r.rowid as _id, p._key_hash
-        from read r positional join positions p
+        from {source}read r positional join {source}positions p
         where p._extract_date is not null and p._key_hash % $parts = $part
           and r.rowid not in (select id from copies)
         """,
         {"parts": parts, "part": part},
     )
-    for table in ("read", "positions", "copies"):
-        con.execute(f"drop table {table}")
+    con.execute("drop table copies")
+    if not source:
+        con.execute("drop table read")
+        con.execute("drop table positions")
     (rows,), = con.execute(f"select count(*) from {ROWS_TABLE}").fetchall()
-    return Staged(kind, files, rows, part, parts, bad_rows if part == 0 else [])
+    return Staged(kind, files, rows, part, parts, found.bad_rows if part == 0 else [])
 
 
 def _position_rows(
@@ -255,7 +305,7 @@ def _check_file_order(con: duckdb.DuckDBPyConnection, group: list[tuple[Path, di
 
 
 def _collapse_identical(
-    con: duckdb.DuckDBPyConnection, kind: str, files: dict[str, FileRead], part: int, parts: int
+    con: duckdb.DuckDBPyConnection, kind: str, files: dict[str, FileRead], part: int, parts: int, source: str
 ) -> None:
     """Keep the first of identical copies of a row of this part within a file (table
     `copies`: the others), and count them.
@@ -270,7 +320,7 @@ def _collapse_identical(
         create table copies as
         with kept as not materialized (
             select r.rowid as id, r._file, {spec}, p._key_hash as key_hash
-            from read r positional join positions p
+            from {source}read r positional join {source}positions p
             where p._extract_date is not null and p._key_hash % $parts = $part
         ),
         repeated as (select key_hash from kept group by key_hash having count(*) > 1)

@@ -213,6 +213,42 @@ def test_parts_of_a_file_hold_every_row_once_and_keys_whole(write_extract, emplo
     assert len(parts_of_npp_7) == 1
 
 
+def test_parts_of_a_file_share_one_read_of_it(write_extract, employer, tmp_landing, tmp_path, monkeypatch):
+    from cakupan.ingest.read import rows as rows_module
+
+    file_rows = [employer(n) for n in range(1, 60)] + [employer(7, name="Other"), [], ["00000099", "short"]]
+    path = write_extract("employers_20250102.csv", file_rows)
+    inspected = []
+    monkeypatch.setattr(rows_module, "inspect", lambda p, kind: _counting_inspect(inspected, p, kind))
+    shared = tmp_path / "shared"
+
+    def staged_parts(read_part):
+        staged = []
+        for part in range(3):
+            with scratch_database() as con:
+                found = read_part(con, part)
+                staged.append((found, con.sql(f"select * from {ROWS_TABLE} order by _id").fetchall()))
+        return staged
+
+    alone = staged_parts(lambda con, part: read_rows(con, "employers", [path], {path.name: DAY}, part, 3))
+    inspected.clear()
+    together = staged_parts(
+        lambda con, part: read_slice(con, tmp_landing, Slice("employers", (path.name,), part, 3), shared=shared)
+    )
+
+    assert inspected == [path]  # one read for the three parts
+    assert together == alone
+    assert [bad.row_number for bad in together[0][0].bad_rows] == [61, 62]
+    assert list(shared.iterdir()) == []  # the last part removed the staging
+
+
+def _counting_inspect(seen, path, kind):
+    from cakupan.ingest.read.checks import inspect
+
+    seen.append(path)
+    return inspect(path, kind)
+
+
 def test_an_undiscoverable_name_is_refused(con, tmp_landing):
     with pytest.raises(ValueError, match="employers_20250231.csv"):
         read_slice(con, tmp_landing, Slice("employers", ("employers_20250231.csv",)))
