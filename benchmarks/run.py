@@ -1,4 +1,4 @@
-"""Speed and memory of Cakupan against a plain-DuckDB baseline measured in the same run.
+"""Speed and memory of Cakupan against two plain-DuckDB baselines measured in the same run.
 
     /work/venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--data DIR] [--only p1,p2,p3,p4,w]
 
@@ -17,9 +17,13 @@ W   the single writer's load rate from Parquet: the province landing's enrolment
     pseudonymised once, loaded into raw.enrolments as the writer does, against a plain
     insert into a bare table (benchmarks/writer.py); no target, it sizes docs/scaling.md.
 
-The baseline is benchmarks/baseline.sql in a fresh process. Every backfill's published
-city counts are compared with the baseline's: two programs that disagree cannot be compared
-for speed. Landings are generated once per scale and kept in the data folder, where the
+The baselines, each in a fresh process: the floor, benchmarks/baseline.sql (the published
+counts straight from the files, no validation), and the same work, benchmarks/same_work.py
+(every rule of the suites as one plain DuckDB pass, HMAC of nik and kpj, the passing rows
+written to a DuckDB file, then the floor's counts over them). Every P is reported beside
+both, with CPU seconds per million rows (all processes of the command, + the Prefect
+server's in server mode). Every backfill's published city counts are compared with the
+floor's: two programs that disagree cannot be compared for speed. Landings are generated once per scale and kept in the data folder, where the
 results are also written as JSON. Figures are medians of --repeat runs with their range.
 Every backfill's and nightly's ingest step ("2/4" to "3/4" in its log) and the rest are
 recorded apart, since start-up and the rebuild do not change with the workers.
@@ -56,6 +60,7 @@ BIN = Path(sys.executable).parent
 CAKUPAN = str(BIN / "cakupan")
 PREFECT = str(BIN / "prefect")
 BASELINE = str(BENCHMARKS / "baseline.py")
+SAME_WORK = str(BENCHMARKS / "same_work.py")
 WRITER = str(BENCHMARKS / "writer.py")
 # Any fixed key will do: person counts only need the same key across loads.
 PII_KEY = "cakupan-benchmark-key-not-for-production"
@@ -78,6 +83,9 @@ PROVINCE_START, PROVINCE_END = date(2025, 1, 1), date(2025, 12, 31)
 MONTH_END = date(2020, 2, 3)
 
 BACKFILL_RATIO_TARGET = 3.0
+# issue 17: against the same work in plain SQL
+CITY_SAME_WORK_RATIO_TARGET = 2.0
+PROVINCE_SAME_WORK_RATIO_TARGET = 1.5
 NIGHTLY_HISTORY_RATIO_TARGET = 1.5
 PROVINCE_MEMORY_TARGET_MB = 4096
 WORKERS_SPEEDUP_TARGET = 1.7  # P4: ingest throughput of 2 workers against 1
@@ -260,6 +268,13 @@ class Figure:
         return statistics.median(ratios) if ratios else None
 
     @property
+    def cpu_seconds_per_million_rows(self) -> float | None:
+        """Median CPU seconds (all processes, + the Prefect server's when apart) per million rows."""
+        seconds = [sample.cpu_seconds + (sample.server_cpu_seconds or 0)
+                   for sample in self.samples if sample.cpu_seconds is not None]
+        return statistics.median(seconds) / self.rows * 1e6 if seconds and self.rows else None
+
+    @property
     def failures(self) -> int:
         return sum(sample.exit_code != 0 for sample in self.samples)
 
@@ -290,6 +305,7 @@ class Figure:
             "steps_rows_per_second": {step: self.step_rate(step) for step in steps},
             "peak_rss_mb": self.peak_mb,
             "cores_busy_median": self.cores_busy,
+            "cpu_seconds_per_million_rows": self.cpu_seconds_per_million_rows,
             "prefect_server_cores_busy_median": self.server_cores_busy,
             "failed_runs": self.failures,
             "stopped_over_memory_cap": self.stopped_over_memory_cap,
@@ -421,12 +437,13 @@ class PrefectServer:
 COUNT_COLUMNS = ("covered", "covered_formal", "covered_informal", "covered_vulnerable")
 
 
-def run_baseline(context: Context, landing: Path, label: str) -> tuple[Sample, list[dict]]:
+def run_baseline(context: Context, landing: Path, label: str, script: str = BASELINE) -> tuple[Sample, list[dict]]:
     counts_path = context.logs / f"{label}.json"
-    sample = measure([sys.executable, BASELINE, str(landing), str(counts_path)], os.environ.copy(),
+    extra = [PII_KEY] if script == SAME_WORK else []
+    sample = measure([sys.executable, script, str(landing), str(counts_path), *extra], os.environ.copy(),
                      context.logs / f"{label}.log", context.memory_cap_mb)
     if sample.exit_code != 0:
-        raise RuntimeError(f"the baseline failed; see {sample.log}")
+        raise RuntimeError(f"the baseline {Path(script).name} failed; see {sample.log}")
     return sample, json.loads(counts_path.read_text())["coverage"]
 
 
@@ -546,11 +563,13 @@ def backfill(context: Context, landing: Path, start: date, end: date, warehouse:
 
 
 def compare_backfills(context: Context, landing: Path, start: date, end: date, scale: float,
-                      prefix: str, modes: dict[str, str | None]) -> tuple[Figure, dict[str, Figure], bool | None]:
-    """Baseline and Cakupan backfill (per Prefect mode), interleaved repeat by repeat; and
-    whether every finished backfill's city counts equal the baseline's (None: none finished)."""
+                      prefix: str, modes: dict[str, str | None]) -> tuple[Figure, Figure, dict[str, Figure], bool | None]:
+    """Both baselines and Cakupan backfill (per Prefect mode), interleaved repeat by repeat;
+    and whether every finished backfill's city counts (and the same work's) equal the
+    floor's (None: none finished)."""
     rows = data_rows(landing, end)
     baseline_figure = Figure(f"{prefix} baseline (plain DuckDB)", rows=rows)
+    same_work_figure = Figure(f"{prefix} same work in plain DuckDB", rows=rows)
     backfill_figures = {mode: Figure(f"{prefix} cakupan backfill, {mode}", rows=rows) for mode in modes}
     agreed: bool | None = None
     started = time.monotonic()
@@ -561,6 +580,11 @@ def compare_backfills(context: Context, landing: Path, start: date, end: date, s
         baseline_figure.samples.append(sample)
         print(f"  {prefix} baseline #{repeat + 1}: {sample.wall_seconds:.1f} s, peak {sample.main_peak_mb:,.0f} MB",
               flush=True)
+        sample, same_counts = run_baseline(context, landing, f"{prefix}-same-work-{repeat}", SAME_WORK)
+        same_work_figure.samples.append(sample)
+        print(f"  {prefix} same work #{repeat + 1}: {sample.wall_seconds:.1f} s, peak {sample.main_peak_mb:,.0f} MB"
+              f"{'' if same_counts == counts else ', its counts DIFFER from the floor’s'}", flush=True)
+        agreed = same_counts == counts and agreed is not False
         for mode, api_url in modes.items():
             warehouse = context.data / "warehouses" / f"{prefix}-{mode}" / "cakupan.duckdb"
             home = context.prefect_home / "embedded" if api_url is None else None
@@ -574,7 +598,7 @@ def compare_backfills(context: Context, landing: Path, start: date, end: date, s
         if any(figure.stopped_over_memory_cap for figure in backfill_figures.values()):
             print(f"  {prefix}: no more repeats: a run passed the memory cap, and another would too")
             break
-    return baseline_figure, backfill_figures, agreed
+    return baseline_figure, same_work_figure, backfill_figures, agreed
 
 
 def within_budget(context: Context, prefix: str, started: float, done: int) -> bool:
@@ -591,12 +615,13 @@ def city_backfill(context: Context) -> None:
     landing = landing_for(context.data, context.sizes.city_scale, CITY_START, CITY_END)
     print(f"\nP1 city backfill: {landing.name}", flush=True)
     modes = {"server": context.api_url, **({"embedded": None} if context.sizes.embedded else {})}
-    baseline_figure, figures, agreed = compare_backfills(
+    baseline_figure, same_work_figure, figures, agreed = compare_backfills(
         context, landing, CITY_START, CITY_END, context.sizes.city_scale, "P1", modes,
     )
     context.results["P1"] = {
         "landing": landing.name,
         "baseline": baseline_figure,
+        "same_work": same_work_figure,
         **figures,
         "agrees_with_baseline": agreed,
     }
@@ -645,13 +670,14 @@ def nightly_against_history(context: Context) -> None:
 def province_backfill(context: Context) -> None:
     landing = landing_for(context.data, context.sizes.province_scale, PROVINCE_START, PROVINCE_END)
     print(f"\nP3 province backfill: {landing.name}", flush=True)
-    baseline_figure, figures, agreed = compare_backfills(
+    baseline_figure, same_work_figure, figures, agreed = compare_backfills(
         context, landing, PROVINCE_START, PROVINCE_END, context.sizes.province_scale, "P3",
         {"server": context.api_url},
     )
     context.results["P3"] = {
         "landing": landing.name,
         "baseline": baseline_figure,
+        "same_work": same_work_figure,
         "server": figures["server"],
         "agrees_with_baseline": agreed,
     }
@@ -788,12 +814,15 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
     if "P1" in context.results:
         p1 = context.results["P1"]
         add(p1["baseline"])
+        add(p1["same_work"], f"{p1['same_work'].median / p1['baseline'].median:.2f}x baseline")
         figure, verdict, holds = ratio_row(p1["server"], p1["baseline"], BACKFILL_RATIO_TARGET)
         holds = holds and p1["agrees_with_baseline"] is True and not figure.failures
         add(figure, verdict, holds, "P1 backfill (server) <= 3x baseline")
+        same_work_verdict(p1, "server", CITY_SAME_WORK_RATIO_TARGET, "P1 backfill (server)", verdicts)
         if "embedded" in p1:
             figure, verdict, _ = ratio_row(p1["embedded"], p1["baseline"], BACKFILL_RATIO_TARGET)
-            add(figure, verdict.split(" ")[0] + " (no target)")
+            add(figure, verdict.split(" ")[0] + f" baseline, {p1['embedded'].median / p1['same_work'].median:.2f}x "
+                "same work (no target)")
     if "P2" in context.results:
         p2 = context.results["P2"]
         add(p2["one month"])
@@ -804,9 +833,11 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
     if "P3" in context.results:
         p3 = context.results["P3"]
         add(p3["baseline"])
+        add(p3["same_work"], f"{p3['same_work'].median / p3['baseline'].median:.2f}x baseline")
         figure, verdict, holds = ratio_row(p3["server"], p3["baseline"], BACKFILL_RATIO_TARGET)
         holds = holds and p3["agrees_with_baseline"] is True and not figure.failures
         add(figure, verdict, holds, "P3 backfill (server) <= 3x baseline")
+        same_work_verdict(p3, "server", PROVINCE_SAME_WORK_RATIO_TARGET, "P3 backfill (server)", verdicts)
         memory_holds = figure.peak_mb <= PROVINCE_MEMORY_TARGET_MB
         measured = f"{figure.peak_mb:,.0f} MB" + (" (stopped there)" if figure.stopped_over_memory_cap else "")
         verdicts.append({"target": "P3 peak memory <= 4 GB", "measured": measured, "holds": memory_holds})
@@ -834,6 +865,15 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
     return rows, verdicts
 
 
+def same_work_verdict(result: dict, mode: str, target: float, label: str, verdicts: list[dict]) -> None:
+    """The backfill against the same work in plain SQL: a verdict of its own (the row of
+    the backfill holds its ratio to the floor)."""
+    figure, same_work = result[mode], result["same_work"]
+    ratio = figure.median / same_work.median
+    holds = ratio <= target and not figure.failures and not figure.stopped_over_memory_cap
+    verdicts.append({"target": f"{label} <= {target:g}x same work", "measured": f"{ratio:.2f}x", "holds": holds})
+
+
 def speedup(figure: Figure, one: Figure) -> tuple[str, float | None]:
     """Throughput against one worker's: of the ingest step when both logged it (what the
     workers change), with the wall time's beside it; the ratio judged, or None."""
@@ -852,7 +892,7 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           f"{' '.join(f'{load:.1f}' for load in info['load_average'])}; duckdb {info['duckdb']}; "
           f"median of {context.sizes.repeat} run(s), range in brackets)")
     header = (f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'step s':>13} {'step rows/s':>11} "
-              f"{'cores':>9} {'peak MB':>8}  ratio")
+              f"{'cores':>9} {'CPU s/Mrow':>10} {'peak MB':>8}  ratio")
     print(header)
     print("-" * len(header))
     for figure, verdict, holds in rows:
@@ -867,8 +907,10 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
             cores += f"+{figure.server_cores_busy:.2f}"
         flag = {True: "  holds", False: "  MISSED", None: ""}[holds]
         failed = f"  ({figure.failures} run(s) exited non-zero)" if figure.failures else ""
+        per_million = (f"{figure.cpu_seconds_per_million_rows:.1f}"
+                       if figure.cpu_seconds_per_million_rows is not None else "-")
         print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {cores:>9} "
-              f"{figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
+              f"{per_million:>10} {figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
     for measurement in ("P1", "P3"):
         if measurement in context.results:
             agreed = context.results[measurement]["agrees_with_baseline"]
@@ -890,6 +932,8 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           "'3/4 Rebuilding'), or of the writer's load alone (without process start-up); step rows/s: rows over it.")
     print("cores: CPU seconds of the command and its processes per wall second, + the Prefect server's in server "
           "mode (a 1-worker run is not one core: DuckDB reads, hashes and writes with a thread per core).")
+    print("CPU s/Mrow: CPU seconds of the command and all its processes (+ the Prefect server's in server mode) "
+          "per million data rows.")
 
 
 def write_json(context: Context, verdicts: list[dict], quick: bool) -> Path:

@@ -23,16 +23,16 @@ that fails without it. `install()` is idempotent and runs when suites.py is impo
 
 from __future__ import annotations
 
-import re
 import sys
 
 import sqlalchemy as sa
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations.metrics import util as metric_util
 
+from cakupan.ingest.validate.re2 import re2_pattern
+
 DIALECT = "duckdb"
 
-_PYTHON_END_OF_TEXT = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
 GX_REGEX_EXPRESSION = metric_util.get_dialect_regex_expression
 GX_EXECUTE_QUERY = SqlAlchemyExecutionEngine.execute_query
 
@@ -49,12 +49,6 @@ def use_regex_expression(function) -> None:
     for module in list(sys.modules.values()):
         if getattr(module, "get_dialect_regex_expression", None) in (GX_REGEX_EXPRESSION, _regex_expression):
             module.get_dialect_regex_expression = function
-
-
-def re2_pattern(regex: str) -> str:
-    """A Python regex for RE2: `\\Z` (end of text) is `\\z` there; the rest of the syntax
-    the suites use (anchors, classes, `(?:...)`, counted repeats) is common to both."""
-    return _PYTHON_END_OF_TEXT.sub(r"\1\\z", regex)
 
 
 def _is_duckdb(dialect) -> bool:
