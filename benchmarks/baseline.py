@@ -12,6 +12,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -19,11 +20,15 @@ import duckdb
 BASELINE_SQL = Path(__file__).with_name("baseline.sql")
 
 
-def coverage_counts(landing: Path) -> list[dict]:
+def coverage_counts(landing: Path, prepare: Callable[[duckdb.DuckDBPyConnection, Path], None] | None = None) -> list[dict]:
+    """The counts of baseline.sql; `prepare(con, folder)` first, with a scratch folder of the
+    run (same_work.py defines there the rows counted)."""
     con = duckdb.connect()
     spill = tempfile.TemporaryDirectory(prefix="cakupan-baseline-")
     try:
         con.execute("set temp_directory = ?", [spill.name])
+        if prepare:
+            prepare(con, Path(spill.name))
         con.execute("set variable landing = ?", [str(landing.resolve())])
         con.execute(BASELINE_SQL.read_text(encoding="utf-8"))
         rows = con.execute(

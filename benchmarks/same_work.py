@@ -12,21 +12,20 @@ Parquet, no orchestration. The harness (run.py) starts it like baseline.py.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
-from cakupan.ingest.extracts import KEY_COLUMNS, SPEC_COLUMNS
+from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.ingest.validate.re2 import re2_pattern
 from cakupan.warehouse.pii import PiiKey, hmac_sql
 
 BENCHMARKS = Path(__file__).resolve().parent
 SUITES = BENCHMARKS.parent / "expectations"
-BASELINE_SQL = BENCHMARKS / "baseline.sql"
 ISO_DAY_SHAPE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # the typed columns baseline.sql counts from, as Cakupan's raw.* types them
 TYPED = {
@@ -132,27 +131,23 @@ def kind_sql(kind: str, landing: Path) -> str:
 
 
 def counts(landing: Path, key: PiiKey) -> list[dict]:
-    con = duckdb.connect()
-    work = tempfile.TemporaryDirectory(prefix="cakupan-same-work-")
-    try:
+    def validate_and_store(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         con.execute("set enable_progress_bar = false")
-        con.execute("set temp_directory = ?", [work.name])
-        con.execute(f"attach {text(str(Path(work.name) / 'passing.duckdb'))} as out")
+        con.execute(f"attach {text(str(folder / 'passing.duckdb'))} as out")
         for kind in SPEC_COLUMNS:
             con.execute(kind_sql(kind, landing.resolve()), key.sql_parameters() if kind == "enrolments" else {})
-        con.execute("set variable landing = ?", [str(landing.resolve())])
         con.execute("create temp view employer_source as select * from out.employers")
         con.execute("create temp view enrolment_source as select * from out.enrolments")
-        con.execute(BASELINE_SQL.read_text(encoding="utf-8"))
-        rows = con.execute(
-            "select year, ref_date::varchar, scope, covered, covered_formal, covered_informal, "
-            "covered_vulnerable from coverage order by year, scope"
-        ).fetchall()
-    finally:
-        con.close()
-        work.cleanup()
-    names = ("year", "ref_date", "scope", "covered", "covered_formal", "covered_informal", "covered_vulnerable")
-    return [dict(zip(names, row)) for row in rows]
+
+    return _floor().coverage_counts(landing, validate_and_store)
+
+
+def _floor():
+    """baseline.py, beside this file (benchmarks/ is no package)."""
+    spec = importlib.util.spec_from_file_location("benchmark_baseline", BENCHMARKS / "baseline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
