@@ -51,6 +51,7 @@ ROW_ID = "_id"
 
 # COMPLETE gives every failing row id; the values themselves stay out of the results. On
 # SQL, GX cuts the ids at `partial_unexpected_count`: set per table to its row count.
+BOOLEAN_ONLY = {"result_format": "BOOLEAN_ONLY"}
 RESULT_FORMAT = {
     "result_format": "COMPLETE",
     "unexpected_index_column_names": [ROW_ID],
@@ -166,13 +167,28 @@ def validate_table(kind: str, con: duckdb.DuckDBPyConnection, table: str) -> Row
     `table`: the spec columns of `kind` as text (missing as NULL), `_file`, `_extract_date`
     (`YYYY-MM-DD`) and the row id `_id` (unique), by which failing rows are named.
     Raises ValidationCrash if any expectation raised (e.g. a column is missing).
+
+    Two passes: every expectation asks only whether it holds (GX bundles those counts into
+    a few scans), then the ones that failed or raised run again for their failing row ids.
+    Their results replace the first ones: Data Docs show the failing rows of every
+    failing rule, and for a passing rule that it passed.
     """
     suite = load_suite(kind)
     (rows,), = con.execute(f'select count(*) from "{table}"').fetchall()
     result_format = RESULT_FORMAT | {"partial_unexpected_count": max(rows, 1)}
     with _connected(con):
         batch = _batch_definition(kind, table).get_batch()
-        results = batch.validate(suite, result_format=result_format)
+        results = batch.validate(suite, result_format=BOOLEAN_ONLY)
+        failed = {result.expectation_config.meta["rule"] for result in results.results if not result.success}
+        if failed:
+            again = gx.ExpectationSuite(
+                name=suite.name, expectations=[e for e in suite.expectations if e.meta["rule"] in failed]
+            )
+            detailed = {
+                result.expectation_config.meta["rule"]: result
+                for result in batch.validate(again, result_format=result_format).results
+            }
+            results.results = [detailed.get(r.expectation_config.meta["rule"], r) for r in results.results]
         with sa.create_engine("duckdb://", creator=_connect, poolclass=NullPool).connect() as connection:
             failures = _failures_by_row(kind, results, connection, table)
     return RowValidation(failures=failures, results=results)
