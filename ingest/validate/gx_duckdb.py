@@ -9,10 +9,10 @@ that fails without it. `install()` is idempotent and runs when suites.py is impo
    DuckDB drops them, so every bundled metric raises IndexError or "No open result set".
    The result is buffered inside the connection (SQLAlchemy's `freeze()`).
 2. No regex on the duckdb dialect: `get_dialect_regex_expression` has no duckdb branch (the
-   same gap as GX #8048 for Snowflake and #12217 for ClickHouse). duckdb-engine's dialect
-   derives from PostgreSQL's, whose branch would emit `~`, a full match in DuckDB, where
-   GX's regex expectations search. The duckdb branch uses `regexp_matches` (RE2, a search),
-   with Python's end-of-text `\\Z` written as RE2's `\\z`.
+   same gap as GX #8048 for Snowflake and #12217 for ClickHouse), so every regex
+   expectation raises "Regex is not supported for dialect duckdb". The duckdb branch uses
+   `regexp_matches` (RE2, a search like GX's other engines; DuckDB's `~` would be a full
+   match), with Python's end-of-text `\\Z` written as RE2's `\\z`.
 3. `expect_compound_columns_to_be_unique` on SQL returns no `unexpected_index_list`
    (GX #11609), and the `unexpected_index_query` it returns instead cannot run: it
    cross-joins the table with the failing rows and leaves its count parameter unbound
