@@ -16,7 +16,9 @@ import duckdb
 from cakupan.config import staging_memory_limit
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.extracts import parse_name
-from cakupan.ingest.read.rows import ROWS_TABLE, FileRead, Staged, StagedFiles, keep_part, read_rows, stage_files
+from cakupan.ingest.read.rows import (
+    KEPT, ROWS_TABLE, FileRead, Staged, StagedFiles, keep_part, read_rows, stage_files,
+)
 
 __all__ = ["FileRead", "ROWS_TABLE", "Staged", "read_slice", "scratch_database"]
 
@@ -42,6 +44,7 @@ def _staging_connection(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         con.execute("set enable_progress_bar = false")
         con.execute(f"set memory_limit = '{staging_memory_limit()}'")
+        con.execute(f"attach ':memory:' as {KEPT}")
         yield con
     finally:
         con.close()

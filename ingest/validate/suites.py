@@ -121,13 +121,17 @@ def read_suite(suite_file: Path | Traversable) -> gx.ExpectationSuite:
 
 
 # One cached GX context per process serves every call; callers may run in threads. GX's
-# engine connects through `_connect`, to the connection of the call under way.
+# engine connects through `_connect`, to the connection (and database) of the call under way.
 _validation_lock = threading.Lock()
-_current: list[duckdb.DuckDBPyConnection] = []
+_current: list[tuple[duckdb.DuckDBPyConnection, str]] = []
 
 
 def _connect() -> duckdb_engine.ConnectionWrapper:
-    return duckdb_engine.ConnectionWrapper(_current[-1].cursor())
+    con, database = _current[-1]
+    cursor = con.cursor()
+    if database:
+        cursor.execute(f"use {database}")
+    return duckdb_engine.ConnectionWrapper(cursor)
 
 
 @functools.cache
@@ -152,9 +156,9 @@ def _batch_definition(kind: str, table: str):
 
 
 @contextmanager
-def _connected(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _connected(con: duckdb.DuckDBPyConnection, database: str = "") -> Iterator[None]:
     with _validation_lock:
-        _current.append(con)
+        _current.append((con, database))
         try:
             yield
         finally:
@@ -164,8 +168,9 @@ def _connected(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def validate_table(kind: str, con: duckdb.DuckDBPyConnection, table: str) -> RowValidation:
     """Run the suite of `kind` once over `table` of `con`; failing rows and the GX results.
 
-    `table`: the spec columns of `kind` as text (missing as NULL), `_file`, `_extract_date`
-    (`YYYY-MM-DD`) and the row id `_id` (unique), by which failing rows are named.
+    `table` (`name` or `database.name`): the spec columns of `kind` as text (missing as
+    NULL), `_file`, `_extract_date` (`YYYY-MM-DD`) and the row id `_id` (unique), by which
+    failing rows are named.
     Raises ValidationCrash if any expectation raised (e.g. a column is missing).
 
     Two passes: every expectation asks only whether it holds (GX bundles those counts into
@@ -174,9 +179,10 @@ def validate_table(kind: str, con: duckdb.DuckDBPyConnection, table: str) -> Row
     failing rule, and for a passing rule that it passed.
     """
     suite = load_suite(kind)
-    (rows,), = con.execute(f'select count(*) from "{table}"').fetchall()
+    (rows,), = con.execute(f"select count(*) from {table}").fetchall()
     result_format = RESULT_FORMAT | {"partial_unexpected_count": max(rows, 1)}
-    with _connected(con):
+    database, _, table = table.rpartition(".")
+    with _connected(con, database):
         batch = _batch_definition(kind, table).get_batch()
         results = batch.validate(suite, result_format=BOOLEAN_ONLY)
         failed = {result.expectation_config.meta["rule"] for result in results.results if not result.success}
