@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from cakupan.config import FreshnessThresholds
 from cakupan.ingest.extracts import KINDS
+from cakupan.warehouse.clock import utc_now
 
 LOADED = "LOADED"
 REJECTED = "REJECTED"
@@ -80,7 +81,7 @@ def record_outcomes(
     """
     if not outcomes:
         return
-    processed_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    processed_at = utc_now()
     incoming = pa.Table.from_pylist(
         [
             {

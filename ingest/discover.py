@@ -15,7 +15,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -84,8 +84,8 @@ def discover(
         raise ValueError(f"start {start} is after end {end}")
     if loaded_since is not None and not backfill:
         raise ValueError("loaded_since (resume) applies to a backfill only")
-    if loaded_since is not None and loaded_since.tzinfo is not None:
-        loaded_since = loaded_since.astimezone(timezone.utc).replace(tzinfo=None)
+    if loaded_since is not None and loaded_since.tzinfo is None:
+        raise ValueError("loaded_since must be a UTC instant (timezone-aware), as audit.extract_files keeps them")
 
     def due(extract_date: date) -> bool:
         if backfill:

@@ -7,9 +7,11 @@ coverage mart's rows (run_id first); nothing here updates or deletes a history r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import duckdb
+
+from cakupan.warehouse.clock import utc_now
 
 # The published tables whose figures are kept (the employer work list is a current to-do
 # list, not a figure the office reports).
@@ -49,7 +51,7 @@ def append_publication(con: duckdb.DuckDBPyConnection, publication: Publication)
     previous = latest_publication(con)
     changed = previous is None or any(_figures_differ(con, table, previous.run_id) for table in HISTORY_TABLES)
     [(as_of,)] = con.execute("select as_of from core.as_of").fetchall()
-    published_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    published_at = utc_now()
     for table in HISTORY_TABLES:
         con.execute(f"insert into history.{table} select ?, * from mart.{table}", [run_id])
     con.execute(

@@ -1,4 +1,6 @@
 -- Tables the pipeline owns: created on every connection, idempotent.
+-- Every time kept is a UTC instant (timestamptz; warehouse/clock.py); extract values keep
+-- the extracts' own local timestamps (updated_at).
 -- Published tables (schema mart) are built by transforms/, not here.
 create schema if not exists raw;
 create schema if not exists audit;
@@ -57,7 +59,7 @@ create table if not exists audit.extract_files (
     rows_quarantined bigint,
     rows_duplicate bigint,
     run_id varchar not null,
-    processed_at timestamp not null
+    processed_at timestamptz not null
 );
 
 create table if not exists audit.quarantine (
@@ -72,8 +74,8 @@ create table if not exists audit.runs (
     run_id varchar primary key,
     flow varchar not null,               -- nightly | backfill
     parameters varchar,                  -- JSON
-    started_at timestamp not null,
-    finished_at timestamp,
+    started_at timestamptz not null,
+    finished_at timestamptz,
     state varchar not null,              -- RUNNING | COMPLETED | FAILED | CRASHED
     files_loaded bigint,
     files_rejected bigint,
@@ -85,7 +87,7 @@ alter table audit.runs add column if not exists reason varchar;
 -- Fingerprint of the pseudonymisation key: person counts depend on a stable key.
 create table if not exists audit.pii_key (
     fingerprint varchar not null,
-    recorded_at timestamp not null
+    recorded_at timestamptz not null
 );
 
 -- Warehouses created before a column existed get it when opened.
@@ -99,7 +101,7 @@ create schema if not exists history;
 create table if not exists history.publications (
     run_id varchar not null,
     flow varchar not null,               -- nightly | backfill
-    published_at timestamp not null,     -- UTC
+    published_at timestamptz not null,
     as_of date,                          -- null when nothing was loaded
     files_loaded bigint not null,
     files_rejected bigint not null,
