@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cakupan import config
@@ -204,14 +205,14 @@ def _run_guarded(body, debug: bool) -> None:
     try:
         body()
     except Stop as stop:
-        errors.print(f"[red]error:[/red] {stop}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(str(stop))}", highlight=False)
         raise typer.Exit(stop.code) from None
     except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into an exit status
         if debug:
             raise
-        errors.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        errors.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
         errors.print("(run again with --debug for the traceback)", style="dim")
         raise typer.Exit(EXIT_FAILED) from None
 
@@ -362,7 +363,7 @@ def serve(
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
     problems = _serve_problems(landing, warehouse)
     for problem in problems:
-        errors.print(f"[red]error:[/red] {problem}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
     if problems:
         raise typer.Exit(EXIT_USAGE)
 

@@ -26,7 +26,7 @@ from cakupan.flows.tasks.publish import publish_tables
 from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
 from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
-from cakupan.ingest.read.masking import mask_identifiers
+from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.history import Publication
@@ -77,10 +77,8 @@ class RunBook:
 
     def verdict(self) -> State:
         if self.rejected:
-            names = ", ".join(o.name for o in self.rejected[:5])
-            more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
             # Message only: the engine raises a failed state's data, and a RunBook is no exception.
-            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}")
+            return Failed(message=f"{len(self.rejected)} file(s) rejected: {listed([o.name for o in self.rejected])}")
         if self.stale:
             return Failed(message=self.stale)
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
@@ -100,8 +98,13 @@ class RunBook:
             lines += [f"  - {problem}" for problem in self.freshness.problems()]
         if self.rejected:
             lines += ["", "| rejected file | reason |", "|---|---|"]
-            lines += [f"| {o.name} | {o.reason} |" for o in self.rejected]
+            lines += [f"| {_cell(o.name)} | {_cell(o.reason or '')} |" for o in self.rejected]
         return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Untrusted text as one cell of a Markdown table."""
+    return escaped(text).replace("|", "\\|")
 
 
 @contextmanager
@@ -143,16 +146,16 @@ def refused(log, refusal: Refused) -> State:
 def log_discovery(log, found: Discovery) -> None:
     """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
-        log.info("ignored (not an extract name, or a folder): %s", mask_identifiers(", ".join(found.ignored)))
+        log.info("ignored %d name(s) (not an extract name, or a folder): %s", len(found.ignored), listed(found.ignored))
     if found.skipped:
         log.info("skipped %d file(s) already loaded with the same content", len(found.skipped))
     if found.skipped_rejected:
         log.info(
             "skipped %d file(s) already rejected with the same content: %s (a corrected re-delivery is loaded)",
-            len(found.skipped_rejected), ", ".join(found.skipped_rejected),
+            len(found.skipped_rejected), listed(found.skipped_rejected),
         )
     for outcome in found.rejected:
-        log.error("%s: rejected: %s", outcome.name, outcome.reason)
+        log.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)
 
 
 def load_files(
@@ -197,10 +200,9 @@ def load_files(
             refresh_index(pages.parent)
     if failed:
         names = sorted({name for files_, _ in failed for name in files_})
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         error = failed[0][1]
         raise SlicesFailed(
-            f"a worker failed on {shown} ({type(error).__name__}: {mask_identifiers(str(error))}); "
+            f"a worker failed on {listed(names)} ({type(error).__name__}: {escaped(str(error))}); "
             f"{left_out} file(s) not loaded, the rest are (the next run, or backfill --resume, redoes them)"
         )
 

@@ -18,6 +18,7 @@ import duckdb
 from cakupan.ingest.audit import LOADED, REJECTED, FileOutcome, insert_quarantine, record_outcomes
 from cakupan.ingest.extracts import KINDS
 from cakupan.ingest.pseudonymise import SliceResult
+from cakupan.ingest.read.masking import escaped
 from cakupan.warehouse.connection import transaction
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKeyMismatch, check_key
 
@@ -118,7 +119,8 @@ def _settle(file: _FileTotals) -> FileOutcome:
         schema_drift=file.schema_drift,
     )
     if file.rejected_reason:
-        return FileOutcome(status=REJECTED, reason=file.rejected_reason, **identity)
+        # a reason may quote the file's header or a line: one printable line in audit and logs
+        return FileOutcome(status=REJECTED, reason=escaped(file.rejected_reason), **identity)
     counts = dict(
         rows_read=file.rows_read, rows_loaded=file.rows_passing,
         rows_quarantined=file.rows_quarantined, rows_duplicate=file.rows_duplicate,

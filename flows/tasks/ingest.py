@@ -17,6 +17,7 @@ from cakupan.ingest.audit import REJECTED, FileOutcome
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.load import load_chunk
 from cakupan.ingest.pseudonymise import SliceResult, prepare_slice
+from cakupan.ingest.read.masking import escaped, listed
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import key_from_env
 
@@ -37,11 +38,11 @@ def load(warehouse: str, results: list[SliceResult], run_id: str) -> list[FileOu
     for outcome in outcomes:
         if outcome.schema_drift:
             logger.warning(
-                "%s: schema drift, extra column(s) ignored: %s",
-                outcome.name, ", ".join(outcome.schema_drift),
+                "%s: schema drift, %d extra column(s) ignored: %s",
+                escaped(outcome.name), len(outcome.schema_drift), listed(list(outcome.schema_drift)),
             )
         if outcome.status == REJECTED:
-            logger.error("%s: rejected: %s", outcome.name, outcome.reason)
+            logger.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)
     loaded = [o for o in outcomes if o.status != REJECTED]
     logger.info(
         "chunk of %d file(s): %d loaded (%d rows, %d quarantined, %d duplicate), %d rejected",
