@@ -13,6 +13,7 @@ or a worker process that sets one before the call is heard.
 | `CAKUPAN_WRITER_WAIT_SECONDS` | `600` | how long a run waits for another writer before it stops with a clear message |
 | `CAKUPAN_DUCKDB_MEMORY_LIMIT` | `2GB` | DuckDB's share of memory for the warehouse (the writer, the rebuild); beyond it DuckDB spills to disk |
 | `CAKUPAN_STAGING_MEMORY_LIMIT` | `1GB` | ... for each worker's scratch database, where it stages the rows it reads; one per worker process |
+| `CAKUPAN_SETTLE_SECONDS` | `120` | a landed file is due only once its size and modification time have not changed for this long (BPJS may still be copying it); a younger one is listed "not settled yet" and left for the next run |
 | `CAKUPAN_REFERENCE_DIR` | none | a folder whose reference CSV files replace the shipped ones of the same name |
 | `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
 | `CAKUPAN_LATE_DAYS` | `1` | a nightly finds an extract kind late when its newest loaded file is more days than this before the run date |
@@ -40,6 +41,7 @@ MEMORY_LIMIT_ENV = "CAKUPAN_DUCKDB_MEMORY_LIMIT"
 STAGING_MEMORY_LIMIT_ENV = "CAKUPAN_STAGING_MEMORY_LIMIT"
 REFERENCE_DIR_ENV = "CAKUPAN_REFERENCE_DIR"
 TARGETS_ENV = "CAKUPAN_TARGETS"
+SETTLE_SECONDS_ENV = "CAKUPAN_SETTLE_SECONDS"
 
 DEFAULT_LANDING = "./landing"
 DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
@@ -128,6 +130,20 @@ def dask_address() -> str | None:
 
 def writer_wait_seconds() -> float:
     return float(os.environ.get(WRITER_WAIT_ENV, "600"))
+
+
+def settle_seconds() -> float:
+    """How long a landed file must stay unchanged (size and mtime) before it is due."""
+    text = os.environ.get(SETTLE_SECONDS_ENV, "").strip()
+    if not text:
+        return 120.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{SETTLE_SECONDS_ENV}={text!r}: expected a number of seconds, 0 or more")
+    return seconds
 
 
 def duckdb_memory_limit() -> str:

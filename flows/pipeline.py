@@ -16,7 +16,7 @@ from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner
 
-from cakupan.config import data_docs_dir, owner_only_files, scratch_dir
+from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, settle_seconds
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.runner import parallelism
@@ -153,6 +153,11 @@ def log_discovery(log, found: Discovery) -> None:
         log.info(
             "skipped %d file(s) already rejected with the same content: %s (a corrected re-delivery is loaded)",
             len(found.skipped_rejected), listed(found.skipped_rejected),
+        )
+    if found.unsettled:
+        log.warning(
+            "not settled yet (changed in the last %s s: still being delivered): %d file(s): %s; left for the next run",
+            f"{settle_seconds():g}", len(found.unsettled), listed(found.unsettled),
         )
     for outcome in found.rejected:
         log.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)

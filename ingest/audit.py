@@ -22,6 +22,9 @@ from cakupan.warehouse.clock import utc_now
 LOADED = "LOADED"
 REJECTED = "REJECTED"
 SUPERSEDED = "SUPERSEDED"
+# A file that changed while a worker read it: neither loaded nor rejected, never recorded in
+# audit.extract_files; the next run takes it once it has settled.
+UNSETTLED = "NOT SETTLED"
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,12 @@ def quarantine_table(rows: list[QuarantineRow]) -> pa.Table:
 def record_outcomes(
     con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome], run_id: str
 ) -> None:
-    """Write audit rows; earlier loaded versions of these names become SUPERSEDED.
+    """Write audit rows (not of UNSETTLED files); earlier loaded versions of these names become SUPERSEDED.
 
     Their raw rows are deleted (a rejected re-delivery also stops the old rows counting),
     as are quarantine rows of a version being reloaded. Runs in the caller's transaction.
     """
+    outcomes = [o for o in outcomes if o.status != UNSETTLED]
     if not outcomes:
         return
     processed_at = utc_now()

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from cakupan.flows.retries import RETRY_ON_IO
-from cakupan.ingest.audit import REJECTED, FileOutcome
+from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.load import load_chunk
 from cakupan.ingest.pseudonymise import SliceResult, prepare_slice
@@ -43,13 +43,16 @@ def load(warehouse: str, results: list[SliceResult], run_id: str) -> list[FileOu
             )
         if outcome.status == REJECTED:
             logger.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)
-    loaded = [o for o in outcomes if o.status != REJECTED]
+        if outcome.status == UNSETTLED:
+            logger.warning("%s: %s; left for the next run", escaped(outcome.name), outcome.reason)
+    loaded = [o for o in outcomes if o.status == LOADED]
+    rejected = [o for o in outcomes if o.status == REJECTED]
     logger.info(
         "chunk of %d file(s): %d loaded (%d rows, %d quarantined, %d duplicate), %d rejected",
         len(outcomes), len(loaded),
         sum(o.rows_loaded or 0 for o in loaded),
         sum(o.rows_quarantined or 0 for o in loaded),
         sum(o.rows_duplicate or 0 for o in loaded),
-        len(outcomes) - len(loaded),
+        len(rejected),
     )
     return outcomes
