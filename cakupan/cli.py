@@ -151,6 +151,25 @@ def _prepare(debug: bool) -> None:
         progress.listen(_display.files)
 
 
+def _prefect_api_problem() -> Optional[str]:
+    """The configured Prefect API does not answer: one line naming its URL and where it was set."""
+    import urllib.error
+    import urllib.request
+
+    api = config.prefect_api()
+    if api is None:
+        return None
+    try:
+        with urllib.request.urlopen(f"{api.url.rstrip('/')}/health", timeout=10):
+            return None
+    except urllib.error.HTTPError:
+        return None  # a server answers; what it says is for Prefect's client
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return (f"Prefect API {api.url} does not answer ({getattr(reason, 'strerror', None) or reason}); "
+                f"the URL comes from {api.source}: start that server, or point PREFECT_API_URL at a running one")
+
+
 def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
     from contextlib import ExitStack
@@ -159,6 +178,8 @@ def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
     from cakupan.flows.runner import check_dask_scheduler
     from cakupan.warehouse.connection import Refused
 
+    if problem := _prefect_api_problem():
+        raise Stop(problem, EXIT_USAGE)
     if dask_address:
         try:
             check_dask_scheduler(dask_address)  # before any work
@@ -205,14 +226,14 @@ def _run_guarded(body, debug: bool) -> None:
     try:
         body()
     except Stop as stop:
-        errors.print(f"[red]error:[/red] {escape(str(stop))}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(str(stop))}", highlight=False, soft_wrap=True)  # one line, also in a log
         raise typer.Exit(stop.code) from None
     except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into an exit status
         if debug:
             raise
-        errors.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False, soft_wrap=True)
         errors.print("(run again with --debug for the traceback)", style="dim")
         raise typer.Exit(EXIT_FAILED) from None
 
@@ -361,9 +382,10 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
+    config.quiet_prefect()  # before Prefect's settings are first read
     problems = _serve_problems(landing, warehouse)
     for problem in problems:
-        errors.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(EXIT_USAGE)
 
@@ -385,11 +407,13 @@ def _serve_problems(landing: Path, warehouse: Path) -> list[str]:
     from cakupan.warehouse.pii import key_from_env, verify_key_for
 
     problems = []
-    if not config.prefect_api_url():
+    if config.prefect_api() is None:
         problems.append(
             "cakupan serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL "
             "(see README)"
         )
+    elif problem := _prefect_api_problem():
+        problems.append(problem)
     if not landing.is_dir():
         problems.append(f"--landing: folder {str(landing)!r} does not exist")
     folder = next(parent for parent in warehouse.absolute().parents if parent.exists())

@@ -18,7 +18,7 @@ or a worker process that sets one before the call is heard.
 | `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
 | `CAKUPAN_LATE_DAYS` | `1` | a nightly finds an extract kind late when its newest loaded file is more days than this before the run date |
 | `CAKUPAN_STALE_DAYS` | `3` | ... stale (the run publishes, then fails) when more days than this |
-| `PREFECT_API_URL` | none | Prefect's own: the server `cakupan serve` registers with; without it a run starts a temporary server in its process |
+| `PREFECT_API_URL` | none | Prefect's own (also settable in a Prefect profile with `prefect config set`): the server `cakupan serve` registers with and runs record to; without it a run starts a temporary server in its process |
 """
 
 from __future__ import annotations
@@ -167,9 +167,28 @@ def targets_reading() -> str:
     return os.environ.get(TARGETS_ENV, "relative")
 
 
-def prefect_api_url() -> str | None:
-    """Read here only for the command's early check; Prefect reads its settings itself."""
-    return os.environ.get("PREFECT_API_URL") or None
+@dataclass(frozen=True)
+class PrefectApi:
+    url: str
+    source: str  # where the URL was set, as a message names it
+
+
+def prefect_api() -> PrefectApi | None:
+    """Prefect's API URL as Prefect itself will use it (the environment, else the active
+    profile of `prefect config set`, else Prefect's other settings files), and where it was set;
+    read here for the command's early checks. None when no server is configured."""
+    from prefect.settings import get_current_settings
+    from prefect.settings.profiles import load_current_profile
+
+    url = get_current_settings().api.url
+    if not url:
+        return None
+    if os.environ.get("PREFECT_API_URL"):
+        return PrefectApi(url, "PREFECT_API_URL in the environment")
+    profile = load_current_profile()
+    if any(setting.name == "PREFECT_API_URL" for setting in profile.settings):
+        return PrefectApi(url, f"PREFECT_API_URL of Prefect profile '{profile.name}' ({profile.source})")
+    return PrefectApi(url, "Prefect's settings (prefect.toml, pyproject.toml or .env)")
 
 
 def report_dir(warehouse: str | Path) -> Path:

@@ -146,7 +146,7 @@ def refused(log, refusal: Refused) -> State:
 def log_discovery(log, found: Discovery) -> None:
     """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
-        log.info("ignored %d name(s) (not an extract name, or a folder): %s", len(found.ignored), listed(found.ignored))
+        log.info("ignored %s name(s) (not an extract name, or a folder): %s", f"{len(found.ignored):,}", listed(found.ignored))
     if found.skipped:
         log.info("skipped %d file(s) already loaded with the same content", len(found.skipped))
     if found.skipped_rejected:

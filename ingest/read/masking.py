@@ -36,26 +36,27 @@ def _masked(column: str, value: str | None | list[str]) -> str | None | list[str
     return mask_identifiers(value)
 
 
-def escaped(text: str) -> str:
+def escaped(text: str, width: int = 1000) -> str:
     """Untrusted text as it may appear in a message (console, Prefect log, audit reason): one
     printable line, whatever it holds. Line breaks, control and invisible characters become
     their Python escapes (\\n, \\x1b, \\u202e), a backslash is doubled, identifier-like runs
-    are masked: a landing name cannot forge a log line or move the cursor."""
-    return mask_identifiers("".join(
+    are masked: a landing name cannot forge a log line or move the cursor. Cut at `width`
+    characters (a header of 100,000 names is no message)."""
+    return _shortened(mask_identifiers("".join(
         character if character.isprintable() and character != "\\" else _escape(character)
         for character in text
-    ))
+    )), width)
 
 
 def listed(items: list[str], first: int = 5, width: int = 80) -> str:
     """`a, b, c, d, e and 19,995 more`: the first few items escaped (each cut at `width`
     characters), then how many more; a list of any length is one short line."""
-    shown = ", ".join(_shortened(escaped(item), width) for item in items[:first])
+    shown = ", ".join(escaped(item, width) for item in items[:first])
     return shown + (f" and {len(items) - first:,} more" if len(items) > first else "")
 
 
 def _shortened(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if len(text) <= width else f"{text[: width - 1]}… ({len(text):,} characters)"
 
 
 def _escape(character: str) -> str:
