@@ -68,8 +68,10 @@ DaskAddressOption = Annotated[
 KEY_HELP = (
     "Environment: CAKUPAN_PII_KEY (required), the secret key that hashes NIK and KPJ before they "
     "are stored; the same key for every run of a warehouse. CAKUPAN_WRITER_WAIT_SECONDS (default "
-    "600): how long to wait while another run writes the warehouse. With PREFECT_API_URL set, the "
-    "run is recorded on that Prefect server; without it Prefect runs embedded."
+    "600): how long to wait while another run writes the warehouse. CAKUPAN_SETTLE_SECONDS (default "
+    "120): a landed file is loaded only once unchanged for this long (still being delivered otherwise). "
+    "With PREFECT_API_URL set (in the environment or a Prefect profile), the run is recorded on that "
+    "Prefect server; without it Prefect runs embedded."
 )
 
 
@@ -373,7 +375,7 @@ def report(
 
 @app.command(epilog=(
     "Environment: PREFECT_API_URL (required), the API of a running Prefect server, e.g. "
-    "http://127.0.0.1:4200/api; CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
+    "http://127.0.0.1:4200/api, or set in a Prefect profile (`prefect config set`); CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
     "UI at the same API with PREFECT_UI_API_URL when the server runs on another host or port (see README)."
 ))
 def serve(
