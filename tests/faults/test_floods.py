@@ -2,6 +2,7 @@
 (the count and the first few, escaped), and a Prefect API that does not answer is named with
 where its URL was set, whether in the environment or in a Prefect profile (`prefect config set`)."""
 
+import os
 import socket
 import subprocess
 
@@ -20,7 +21,7 @@ def _profile_with_api_url(tmp_path, url: str) -> dict:
     """A PREFECT_HOME whose active profile sets PREFECT_API_URL, as an operator's `prefect config set` does."""
     home = tmp_path / "prefect-home"
     env = {"PREFECT_HOME": str(home), "PREFECT_API_URL": None}
-    merged = {name: value for name, value in {**__import__("os").environ, **env}.items() if value is not None}
+    merged = {name: value for name, value in {**os.environ, **env}.items() if value is not None}
     subprocess.run([PREFECT, "config", "set", f"PREFECT_API_URL={url}"], env=merged, check=True,
                    capture_output=True, timeout=120)
     return env
