@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
+from prefect import get_run_logger
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner
 
-from cakupan.config import data_docs_dir, owner_only_files, scratch_dir
+from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.runner import parallelism
@@ -33,6 +34,7 @@ from cakupan.warehouse.history import Publication
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
 from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run
+from cakupan.warehouse.scratch import sweep_ended_runs
 
 
 class _FailedStateIsNoCrash(logging.Filter):
@@ -108,7 +110,8 @@ class RunBook:
 def writing(warehouse: str) -> Iterator[None]:
     """The run as the warehouse's one writer, once the warehouse is intact and the key is its key.
 
-    Refuses before writing anything; then closes the runs a killed writer left RUNNING.
+    Refuses before writing anything; then closes the runs a killed writer left RUNNING and
+    removes what ended runs left in scratch (raw rows staged by a killed worker among them).
     """
     owner_only_files()
     with sole_writer(warehouse):
@@ -116,6 +119,12 @@ def writing(warehouse: str) -> Iterator[None]:
         verify_key_for(warehouse)
         with connect(warehouse) as con:
             close_abandoned_runs(con)
+        swept = sweep_ended_runs(warehouse)
+        if swept:
+            get_run_logger().warning(
+                "removed what %d run(s) that ended without cleaning up (killed) left in %s: %s",
+                len(swept), scratch_root(warehouse), ", ".join(swept),
+            )
         yield
 
 
@@ -164,6 +173,7 @@ def load_files(
     one part per worker."""
     scratch = scratch_dir(warehouse, book.run_id)
     pages = data_docs_dir(warehouse) / book.run_id
+    scratch.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, whatever a Dask worker's umask
     progress = FileProgress(len(files), log)
     failed: list[tuple[list[str], BaseException]] = []
     left_out = 0

@@ -68,7 +68,7 @@ def prepare_slice(
     Docs pages (if `pages`) into that folder."""
     if work.kind == "enrolments" and key is None:
         raise KeyNeeded(f"{work.name}: enrolments need the pseudonymisation key")
-    with scratch_database() as con:
+    with scratch_database(out_dir) as con:
         staged = read_slice(con, landing, work)
         failures = validate_slice(con, staged, pages, work.name)
         return pseudonymise(con, staged, failures, key, work, out_dir)
