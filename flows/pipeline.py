@@ -20,7 +20,7 @@ from prefect.task_runners import TaskRunner
 from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
-from cakupan.flows.runner import parallelism
+from cakupan.flows.runner import parallelism, preparing
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
@@ -178,7 +178,7 @@ def load_files(
     failed: list[tuple[list[str], BaseException]] = []
     left_out = 0
     try:
-        with runner:
+        with preparing(runner, scratch, get_run_logger().warning):
             chunks = plan(files, parts_per_file=parallelism(runner))
             submitted = [
                 [(work, runner.submit(prepare, dict(landing=landing, work=work, scratch=str(scratch), pages=str(pages))))
