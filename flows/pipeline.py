@@ -20,7 +20,7 @@ from prefect.task_runners import TaskRunner
 from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
-from cakupan.flows.runner import parallelism, preparing
+from cakupan.flows.runner import parallelism, preparing, slice_result
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
@@ -189,7 +189,7 @@ def load_files(
                 results, chunk_failed = [], False
                 for work, future in futures:
                     try:
-                        result = future.result()
+                        result = slice_result(future)
                     except Exception as error:  # noqa: BLE001 - reported below, naming the files
                         failed.append((list(work.files), error))
                         chunk_failed = True

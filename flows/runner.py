@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from prefect.exceptions import TerminationSignal
+from prefect.futures import PrefectWrappedFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from cakupan.config import dask_address as dask_address_from_env
@@ -34,6 +35,8 @@ DASK_CONNECT_SECONDS = 5
 PARENT_CHECK_SECONDS = 1.0
 # A stopped run whose runner still waits for a busy slice ends this much later, like kill -9.
 STOP_GRACE_SECONDS = 5.0
+# The run waits for a slice in turns this long, so that it hears a signal between them.
+WAIT_TURN_SECONDS = 0.5
 
 
 class DaskUnreachable(Refused):
@@ -92,6 +95,15 @@ def parallelism(runner: TaskRunner) -> int:
     if isinstance(runner, (ProcessPoolTaskRunner, ThreadPoolTaskRunner)):
         return runner._max_workers
     return max(1, sum(worker["nthreads"] for worker in runner.client.scheduler_info()["workers"].values()))
+
+
+def slice_result(future: PrefectWrappedFuture):
+    """A prepared slice's result, waited for in short turns. Python runs a signal's handler
+    (SIGTERM: stop the run) in the main thread once that thread wakes, and the kernel may hand
+    the signal to a busy worker thread instead: a wait without end would then never hear it."""
+    while not future.wrapped_future.done():
+        future.wait(WAIT_TURN_SECONDS)
+    return future.result()
 
 
 @contextmanager

@@ -3,7 +3,9 @@
 DuckDB itself refuses a second writing process at once ("Could not set lock on file");
 this lock turns that into a bounded wait and a clear message, and covers the whole run
 (discovery to report), not only the moments a connection is open. The holder writes who it
-is into the lock file (run, pid, since when), so a waiting run can say what it waits for.
+is into the lock file (run, pid, since when), so a waiting run can say what it waits for, and
+may add notes for the next holder: what to release should it die holding the lock (the kernel
+releases the lock of a dead process; nothing else is released for it).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 
 from cakupan.warehouse.connection import WarehouseBusy
 
@@ -31,9 +34,36 @@ def lock_path(warehouse: str | Path) -> Path:
 def lock_holder(warehouse: str | Path) -> str:
     """Who holds (or last held) the writer lock, as its holder wrote it."""
     try:
-        return lock_path(warehouse).read_text().strip() or "another process"
+        return _holder_line(lock_path(warehouse).read_text())
     except OSError:
         return "another process"
+
+
+def _holder_line(text: str) -> str:
+    return text.split("\n", 1)[0].strip() or "another process"
+
+
+@dataclass
+class HeldLock:
+    """The writer lock while this run holds it: who held it before, and the notes that
+    holder left (it has ended, or died: the kernel released its lock)."""
+
+    handle: IO[str]
+    holder: str
+    previous_holder: str
+    previous_notes: dict[str, str]
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def note(self, name: str, value: str) -> None:
+        """Leave a note for the next holder (one word, then a value without a line break)."""
+        self.notes[name] = value
+        self._write()
+
+    def _write(self) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write("\n".join([self.holder, *(f"{name} {value}" for name, value in self.notes.items())]))
+        self.handle.flush()
 
 
 @contextmanager
@@ -42,7 +72,7 @@ def writer_lock(
     wait_seconds: float,
     holder: str = "",
     on_wait: Callable[[str], None] | None = None,
-) -> Iterator[None]:
+) -> Iterator[HeldLock]:
     """Hold the warehouse's writer lock; wait up to `wait_seconds`, then raise WarehouseBusy.
 
     `holder` names this run in the lock file (e.g. "run <flow run id>"); while it waits,
@@ -73,10 +103,14 @@ def writer_lock(
                     next_report += REPORT_EVERY_SECONDS
                 time.sleep(POLL_SECONDS)
         handle.seek(0)
-        handle.truncate()
+        previous = handle.read().split("\n")
         since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        handle.write(f"{holder + ', ' if holder else ''}pid {os.getpid()}, since {since}")
-        handle.flush()
-        yield
+        held = HeldLock(
+            handle, f"{holder + ', ' if holder else ''}pid {os.getpid()}, since {since}",
+            previous_holder=_holder_line(previous[0]),
+            previous_notes=dict(line.split(" ", 1) for line in previous[1:] if " " in line),
+        )
+        held._write()
+        yield held
     finally:
         handle.close()  # closing releases the flock
