@@ -20,6 +20,7 @@ from cakupan.flows.pipeline import (
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.disk import DiskFull
 from cakupan.warehouse.runs import last_backfill
 
 
@@ -69,5 +70,5 @@ def backfill(
 
                 load_publish_report(landing, warehouse, found, book, log, runner)
             return book.verdict()
-    except Refused as refusal:
+    except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

@@ -30,6 +30,7 @@ from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import mask_identifiers
 from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.disk import DiskFull
 from cakupan.warehouse.history import Publication
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
@@ -143,8 +144,9 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
 
 
-def refused(log, refusal: Refused) -> State:
-    """A run refused before writing: one line in the log, the same line as the run's message."""
+def refused(log, refusal: Refused | DiskFull) -> State:
+    """A run refused before writing, or stopped by a full disk: one line in the log, the same
+    line as the run's message."""
     log.error("%s", refusal)
     return Failed(message=str(refusal))
 
@@ -209,6 +211,8 @@ def load_files(
         names = sorted({name for files_, _ in failed for name in files_})
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         error = failed[0][1]
+        if isinstance(error, DiskFull):
+            raise DiskFull(f"{error}; {left_out} file(s) not loaded, the next run loads them")
         raise SlicesFailed(
             f"a worker failed on {shown} ({type(error).__name__}: {mask_identifiers(str(error))}); "
             f"{left_out} file(s) not loaded, the rest are (the next run, or backfill --resume, redoes them)"
