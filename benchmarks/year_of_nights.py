@@ -1,7 +1,7 @@
 """P5, a year of nights: 365 consecutive `cakupan nightly` runs on a growing scale-1 landing
 (one day delivered before each, the generator's faults on), a Prefect server running.
 
-    .venv/bin/python benchmarks/year_of_nights.py                 # 365 nights, ~1-1.5 h on 2 cores
+    .venv/bin/python benchmarks/year_of_nights.py                 # 365 nights, ~1.5 h on 2 cores
     .venv/bin/python benchmarks/year_of_nights.py --nights 10     # a sanity check, ~3 min
 
 After each nightly it records the wall time, the peak memory of the command's processes, the

@@ -15,7 +15,6 @@ noting it) ends by itself after LEASE_SECONDS.
 
 from __future__ import annotations
 
-import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -31,8 +30,8 @@ from prefect.settings import PREFECT_API_URL
 
 from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, writer_wait_seconds
 from cakupan.flows.embedded_server import embedded_api_url
-from cakupan.warehouse.connection import Refused, WarehouseBusy
-from cakupan.warehouse.lock import POLL_SECONDS, REPORT_EVERY_SECONDS, HeldLock, writer_lock
+from cakupan.warehouse.connection import Refused
+from cakupan.warehouse.lock import BoundedWait, HeldLock, writer_lock
 
 # Renewed every 3/4 of it while the run lives; what a dead run's unnoted lease holds up at most.
 LEASE_SECONDS = 60.0
@@ -66,7 +65,7 @@ def _take_concurrency_slot(stack: ExitStack, lock: HeldLock, warehouse: str | Pa
     lease released between them; noted in the lock file, renewed while the run lives."""
     client = stack.enter_context(get_client(sync_client=True))
     dead_lease = lock.previous_notes.get(LEASE_NOTE)
-    started = next_report = time.monotonic()
+    waiting = BoundedWait(wait_seconds, say)
     while True:
         try:
             response = client.increment_concurrency_slots_with_lease(
@@ -79,24 +78,17 @@ def _take_concurrency_slot(stack: ExitStack, lock: HeldLock, warehouse: str | Pa
                 raise
         if dead_lease:
             # this run holds the file lock, so the run that noted this lease has ended
+            _release(client, UUID(dead_lease))
             say(f"the previous writer of {warehouse} ({lock.previous_holder}) ended without releasing the "
                 f"Prefect concurrency slot '{WAREHOUSE_CONCURRENCY_LIMIT}' (killed?): released it, going ahead")
-            _release(client, UUID(dead_lease))
             dead_lease = None
             continue
-        waited = time.monotonic() - started
-        if waited >= wait_seconds:
-            raise WarehouseBusy(
-                f"{warehouse}: another run holds the Prefect concurrency limit "
-                f"'{WAREHOUSE_CONCURRENCY_LIMIT}'; gave up after waiting {wait_seconds:g} s"
-            ) from None
-        if time.monotonic() >= next_report:
-            say(f"waiting for the Prefect concurrency slot '{WAREHOUSE_CONCURRENCY_LIMIT}' of {warehouse}: held by "
-                f"another run (last writer: {lock.previous_holder}; a run of another warehouse on this server, "
-                f"or a killed run whose slot frees itself within {LEASE_SECONDS:g} s); "
-                f"waited {waited:.0f} s of at most {wait_seconds:g} s")
-            next_report += REPORT_EVERY_SECONDS
-        time.sleep(POLL_SECONDS)
+        waiting.pause(
+            busy=f"{warehouse}: another run holds the Prefect concurrency limit '{WAREHOUSE_CONCURRENCY_LIMIT}'",
+            waiting=f"waiting for the Prefect concurrency slot '{WAREHOUSE_CONCURRENCY_LIMIT}' of {warehouse}: held "
+                    f"by another run (last writer: {lock.previous_holder}; a run of another warehouse on this "
+                    f"server, or a killed run whose slot frees itself within {LEASE_SECONDS:g} s)",
+        )
     granted = response.json()
     if not granted.get("limits"):
         raise Refused(

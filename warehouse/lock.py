@@ -66,6 +66,26 @@ class HeldLock:
         self.handle.flush()
 
 
+class BoundedWait:
+    """Waiting for what another run holds: at most `seconds`, said at once and then every
+    REPORT_EVERY_SECONDS to `on_wait`."""
+
+    def __init__(self, seconds: float, on_wait: Callable[[str], None] | None):
+        self.seconds, self.on_wait = seconds, on_wait
+        self.started = self.next_report = time.monotonic()
+
+    def pause(self, busy: str, waiting: str) -> None:
+        """Wait a moment more, or raise WarehouseBusy (`busy`) once the time is up; `waiting`
+        is what the wait is for."""
+        waited = time.monotonic() - self.started
+        if waited >= self.seconds:
+            raise WarehouseBusy(f"{busy}; gave up after waiting {self.seconds:g} s") from None
+        if self.on_wait is not None and time.monotonic() >= self.next_report:
+            self.on_wait(f"{waiting}; waited {waited:.0f} s of at most {self.seconds:g} s")
+            self.next_report += REPORT_EVERY_SECONDS
+        time.sleep(POLL_SECONDS)
+
+
 @contextmanager
 def writer_lock(
     warehouse: str | Path,
@@ -82,26 +102,15 @@ def writer_lock(
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")
     try:
-        started = time.monotonic()
-        next_report = started
+        waiting = BoundedWait(wait_seconds, on_wait)
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                waited = time.monotonic() - started
-                if waited >= wait_seconds:
-                    raise WarehouseBusy(
-                        f"{warehouse}: another run is writing the warehouse ({lock_holder(warehouse)}); "
-                        f"gave up after waiting {wait_seconds:g} s"
-                    ) from None
-                if on_wait is not None and time.monotonic() >= next_report:
-                    on_wait(
-                        f"waiting for the warehouse {warehouse}: {lock_holder(warehouse)} is writing it; "
-                        f"waited {waited:.0f} s of at most {wait_seconds:g} s"
-                    )
-                    next_report += REPORT_EVERY_SECONDS
-                time.sleep(POLL_SECONDS)
+                holder_now = lock_holder(warehouse)
+                waiting.pause(busy=f"{warehouse}: another run is writing the warehouse ({holder_now})",
+                              waiting=f"waiting for the warehouse {warehouse}: {holder_now} is writing it")
         handle.seek(0)
         previous = handle.read().split("\n")
         since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

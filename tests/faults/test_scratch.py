@@ -29,18 +29,22 @@ def leftovers(warehouse: Path, tmpdir: Path) -> list[Path]:
     return staged_rows(warehouse.parent, tmpdir) + (list(scratch.iterdir()) if scratch.is_dir() else [])
 
 
+def start_run(*args, tmpdir: Path) -> subprocess.Popen:
+    """The real command in a session of its own, Prefect embedded, `tmpdir` as its TMPDIR."""
+    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "TMPDIR": str(tmpdir), "CAKUPAN_SETTLE_SECONDS": "0"}
+    env.pop("PREFECT_API_URL", None)
+    return subprocess.Popen([CAKUPAN, *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
 def test_kill_9_while_preparing_leaves_raw_rows_that_the_next_run_removes(
     cakupan_command, landing, tmp_path, stop_started_process
 ):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "TMPDIR": str(tmpdir), "CAKUPAN_WORKERS": "1"}
-    env.pop("PREFECT_API_URL", None)
-    run = subprocess.Popen(
-        [CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    run = start_run("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                    "--workers", "1", tmpdir=tmpdir)
     try:
         assert _wait_for(lambda: staged_rows(warehouse.parent, tmpdir), 300, step=0.01), "no slice was prepared"
         os.kill(run.pid, signal.SIGKILL)

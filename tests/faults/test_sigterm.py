@@ -3,16 +3,13 @@ slice is being prepared, leaving no process and no scratch: at most what kill -9
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 
 import duckdb
 import pytest
 
-from .conftest import CAKUPAN, FAULTS_KEY
 from .test_kill import _alive, _children, _wait_for, runs
-from .test_scratch import leftovers, staged_rows
+from .test_scratch import leftovers, staged_rows, start_run
 
 SLOW_ROWS = 1_000_000  # about a minute of preparation for one worker here
 
@@ -41,13 +38,8 @@ def test_sigterm_while_a_slice_is_prepared_ends_the_run_at_once_leaving_nothing(
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "TMPDIR": str(tmpdir), "CAKUPAN_SETTLE_SECONDS": "0"}
-    env.pop("PREFECT_API_URL", None)
-    run = subprocess.Popen(
-        [CAKUPAN, "nightly", "--as-of", "2025-03-01", "--landing", str(landing), "--warehouse", str(warehouse),
-         "--workers", workers],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
+    run = start_run("nightly", "--as-of", "2025-03-01", "--landing", landing, "--warehouse", warehouse,
+                    "--workers", workers, tmpdir=tmpdir)
     try:
         assert _wait_for(lambda: staged_rows(warehouse.parent, tmpdir), 300), "no slice was prepared"
         processes = _children(run.pid)  # the embedded Prefect server, and worker processes
