@@ -200,10 +200,16 @@ def data_docs_dir(warehouse: str | Path) -> Path:
     return Path(warehouse).parent / "data_docs"
 
 
+def scratch_root(warehouse: str | Path) -> Path:
+    """Every run's scratch folder lives here, beside the warehouse: workers on other machines
+    reach it where the folder is shared, and the next run finds what a killed run left."""
+    return Path(warehouse).parent / "scratch"
+
+
 def scratch_dir(warehouse: str | Path, run_id: str) -> Path:
-    """Where a run's workers leave their Parquet for the writer (pseudonymised rows only);
-    beside the warehouse, so workers on other machines reach it where the folder is shared."""
-    return Path(warehouse).parent / "scratch" / run_id
+    """A run's scratch folder: its workers' staging databases (raw rows, while a slice is
+    prepared) and the Parquet they leave for the writer (pseudonymised rows only)."""
+    return scratch_root(warehouse) / run_id
 
 
 def quiet_prefect() -> None:

@@ -21,6 +21,7 @@ from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.clock import as_utc
 from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.disk import DiskFull
 from cakupan.warehouse.runs import last_backfill
 
 
@@ -70,5 +71,5 @@ def backfill(
 
                 load_publish_report(landing, warehouse, found, book, log, runner)
             return book.verdict()
-    except Refused as refusal:
+    except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
+from prefect import get_run_logger
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner
 
-from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, settle_seconds
+from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root, settle_seconds
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
-from cakupan.flows.runner import parallelism
+from cakupan.flows.runner import parallelism, preparing, slice_result
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
@@ -29,10 +30,12 @@ from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.disk import DiskFull
 from cakupan.warehouse.history import Publication
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
 from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run
+from cakupan.warehouse.scratch import sweep_ended_runs
 
 
 class _FailedStateIsNoCrash(logging.Filter):
@@ -111,7 +114,8 @@ def _cell(text: str) -> str:
 def writing(warehouse: str) -> Iterator[None]:
     """The run as the warehouse's one writer, once the warehouse is intact and the key is its key.
 
-    Refuses before writing anything; then closes the runs a killed writer left RUNNING.
+    Refuses before writing anything; then closes the runs a killed writer left RUNNING and
+    removes what ended runs left in scratch (raw rows staged by a killed worker among them).
     """
     owner_only_files()
     with sole_writer(warehouse):
@@ -119,6 +123,12 @@ def writing(warehouse: str) -> Iterator[None]:
         verify_key_for(warehouse)
         with connect(warehouse) as con:
             close_abandoned_runs(con)
+        swept = sweep_ended_runs(warehouse)
+        if swept:
+            get_run_logger().warning(
+                "removed what %d run(s) that ended without cleaning up (killed) left in %s: %s",
+                len(swept), scratch_root(warehouse), ", ".join(swept),
+            )
         yield
 
 
@@ -137,8 +147,9 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
 
 
-def refused(log, refusal: Refused) -> State:
-    """A run refused before writing: one line in the log, the same line as the run's message."""
+def refused(log, refusal: Refused | DiskFull) -> State:
+    """A run refused before writing, or stopped by a full disk: one line in the log, the same
+    line as the run's message."""
     log.error("%s", refusal)
     return Failed(message=str(refusal))
 
@@ -172,11 +183,12 @@ def load_files(
     one part per worker."""
     scratch = scratch_dir(warehouse, book.run_id)
     pages = data_docs_dir(warehouse) / book.run_id
+    scratch.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, whatever a Dask worker's umask
     progress = FileProgress(len(files), log)
     failed: list[tuple[list[str], BaseException]] = []
     left_out = 0
     try:
-        with runner:
+        with preparing(runner, scratch, get_run_logger().warning):
             chunks = plan(files, parts_per_file=parallelism(runner))
             submitted = [
                 [(work, runner.submit(prepare, dict(landing=landing, work=work, scratch=str(scratch), pages=str(pages))))
@@ -187,7 +199,7 @@ def load_files(
                 results, chunk_failed = [], False
                 for work, future in futures:
                     try:
-                        result = future.result()
+                        result = slice_result(future)
                     except Exception as error:  # noqa: BLE001 - reported below, naming the files
                         failed.append((list(work.files), error))
                         chunk_failed = True
@@ -206,6 +218,8 @@ def load_files(
     if failed:
         names = sorted({name for files_, _ in failed for name in files_})
         error = failed[0][1]
+        if isinstance(error, DiskFull):
+            raise DiskFull(f"{error}; {left_out} file(s) not loaded, the next run loads them")
         raise SlicesFailed(
             f"a worker failed on {listed(names)} ({type(error).__name__}: {escaped(str(error))}); "
             f"{left_out} file(s) not loaded, the rest are (the next run, or backfill --resume, redoes them)"

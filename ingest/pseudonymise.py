@@ -69,7 +69,7 @@ def prepare_slice(
     Docs pages (if `pages`) into that folder."""
     if work.kind == "enrolments" and key is None:
         raise KeyNeeded(f"{work.name}: enrolments need the pseudonymisation key")
-    with scratch_database() as con:
+    with scratch_database(out_dir) as con:
         staged = read_slice(con, landing, work)
         # after every byte was read: a file that changed since discovery is not settled
         changed = frozenset(

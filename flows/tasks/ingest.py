@@ -6,6 +6,7 @@ and the secret key stay inside them (a worker reads the key from its own environ
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from prefect import task
@@ -19,21 +20,36 @@ from cakupan.ingest.load import load_chunk
 from cakupan.ingest.pseudonymise import SliceResult, prepare_slice
 from cakupan.ingest.read.masking import escaped, listed
 from cakupan.warehouse.connection import connect
+from cakupan.warehouse.disk import DiskFull, said_in_one_line
 from cakupan.warehouse.pii import key_from_env
+
+
+class _DiskFullWithoutTraceback(logging.Filter):
+    """A full disk is said in one line (DiskFull); its traceback, printed by a worker process
+    or the run's, would bury that line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], DiskFull):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("prefect.task_runs").addFilter(_DiskFullWithoutTraceback())
 
 
 @task(name="prepare-slice", cache_policy=NO_CACHE, **RETRY_ON_IO)
 def prepare(landing: str, work: Slice, scratch: str, pages: str) -> SliceResult:
     """Read, validate and pseudonymise one slice into Parquet under `scratch`."""
     key = key_from_env() if work.kind == "enrolments" else None
-    return prepare_slice(Path(landing), work, Path(scratch), key, Path(pages))
+    with said_in_one_line(Path(scratch)):
+        return prepare_slice(Path(landing), work, Path(scratch), key, Path(pages))
 
 
 @task(name="load-chunk", cache_policy=NO_CACHE, **RETRY_ON_IO)  # writes the warehouse: never cached
 def load(warehouse: str, results: list[SliceResult], run_id: str) -> list[FileOutcome]:
     """Load the prepared slices of one chunk into the warehouse in one transaction."""
     logger = get_run_logger()
-    with connect(warehouse) as con:
+    with said_in_one_line(Path(warehouse).parent), connect(warehouse) as con:
         outcomes = load_chunk(con, results, run_id)
     for outcome in outcomes:
         if outcome.schema_drift:
