@@ -333,7 +333,7 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.report.history import NothingPublished
+        from cakupan.warehouse.history import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 

@@ -11,10 +11,10 @@ import duckdb
 from cakupan.config import freshness_thresholds
 from cakupan.report.data import no_target_path, read_published, read_sector_names_en, read_target_path
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
-from cakupan.report.history import publication_as_of, read_history, read_publication
+from cakupan.report.history import read_history, read_publication
 from cakupan.report.page import build_page, freshness_banners
 from cakupan.ingest.audit import freshness_of_latest_run
-from cakupan.warehouse.history import latest_publication
+from cakupan.warehouse.history import latest_publication, publication_as_of
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import duckdb
 import pytest
 
 from cakupan.transforms import build
-from cakupan.warehouse.connection import open_warehouse
+from cakupan.transforms.explain import Explanation, explain
+from cakupan.warehouse.connection import connect, open_warehouse
 from cakupan.warehouse.history import Publication, PublishedRecord
 from cakupan.warehouse.pii import PiiKey
 from cakupan.warehouse.reference import load_reference
@@ -93,6 +94,7 @@ class Pipeline:
     con: duckdb.DuckDBPyConnection
     folder: Path
     ingest: Callable
+    path: Path  # the warehouse file
 
     def deliver(self, kind: str, extract_date: str, rows: list[dict] = ()) -> str:
         """Write one extract file (a delta) and ingest it as the pipeline does (read, GX
@@ -111,6 +113,24 @@ class Pipeline:
             "select row_number, rules from audit.quarantine where file_name = ?", [file_name]
         ) or outcome
         return file_name
+
+    def deliver_rejected(self, kind: str, extract_date: str) -> str:
+        """Deliver a file the pipeline rejects whole (its header lacks a required column)."""
+        file_name = f"{kind}_{extract_date.replace('-', '')}.csv"
+        (self.folder / file_name).write_text("npp,name\n10000001,PT Contoh\n")
+        (outcome,) = self.ingest(self.folder, self.con, [file_name], TEST_KEY, "test").values()
+        assert outcome.status == "REJECTED", outcome
+        return file_name
+
+    def explain(self, year: int, p0: PublishedRecord, p1: PublishedRecord, **options) -> Explanation:
+        """The explanation, as a reader of the warehouse computes it: the writing connection
+        is closed meanwhile (the explanation attaches the file read-only)."""
+        self.con.close()
+        try:
+            with connect(self.path, read_only=True) as con:
+                return explain(con, year, p0, p1, **options)
+        finally:
+            self.con = open_warehouse(self.path)
 
     def build(self) -> None:
         build(self.con)
@@ -151,5 +171,6 @@ class Pipeline:
 def pipeline(warehouse, tmp_landing, ingest) -> Pipeline:
     con = open_warehouse(warehouse)
     load_reference(con)
-    yield Pipeline(con, tmp_landing, ingest)
-    con.close()
+    made = Pipeline(con, tmp_landing, ingest, warehouse)
+    yield made
+    made.con.close()
