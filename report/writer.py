@@ -12,7 +12,8 @@ from cakupan.config import freshness_thresholds
 from cakupan.report.data import no_target_path, read_published, read_sector_names_en, read_target_path
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
 from cakupan.report.history import read_history, read_publication
-from cakupan.report.page import build_page, freshness_banners
+from cakupan.report.explanation import city_bridge
+from cakupan.report.page import build_page, freshness_banners, latest_city_row
 from cakupan.ingest.audit import freshness_of_latest_run
 from cakupan.warehouse.history import latest_publication, publication_as_of
 
@@ -55,7 +56,10 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on:
         published = read_publication(con, shown.run_id)
         target_path, names_en, freshness = no_target_path(), {}, None
     history = read_history(con, shown) if shown is not None else None
-    page = build_page(published, target_path, names_en, banners=freshness_banners(freshness), history=history)
+    latest = latest_city_row(published)
+    bridge = city_bridge(con, history, int(latest["year"])) if history and latest is not None else None
+    page = build_page(published, target_path, names_en, banners=freshness_banners(freshness), history=history,
+                      bridge=bridge)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     exports = write_exports(published, out_dir)

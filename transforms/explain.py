@@ -10,6 +10,7 @@ and core.as_of is pinned to the state's date. One definition of coverage, parame
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,7 +33,6 @@ LEVEL_TABLES = {
 }
 # The figures besides the counts that move a rate: stated where P0 and P1 differ.
 RATE_INPUTS = {"city": ("workforce", "target_rate"), "sector": ("workforce", "workforce_formal", "target_rate")}
-WAREHOUSE_CATALOG = "warehouse"
 
 Counts = dict[tuple[str, str, str], int]  # (level, key, measure) -> persons
 
@@ -108,8 +108,8 @@ def explain(
 ) -> Explanation:
     """The bridge of ``year`` from publication ``p0`` to ``p1`` (``p0`` not later).
 
-    ``con`` is a warehouse connection of this process that does not write (read-only): the
-    states are computed in a scratch database that attaches the same file read-only.
+    ``con`` is a warehouse connection, read-only or the writer's; nothing in the warehouse
+    is written (the states are computed in a scratch in-memory database).
     """
     if p0.published_at > p1.published_at:
         raise ExplainError(f"publication {p0.run_id} is later than {p1.run_id}: give the earlier one first")
@@ -134,7 +134,7 @@ def explain(
     arrived = [v for name, v in versions1.items() if name not in versions0]
     late = [v for v in arrived if p0.as_of is not None and v.extract_date <= p0.as_of]
     newer = [v for v in arrived if v not in late]
-    with _Sandbox(_database_path(con)) as sandbox:
+    with _Sandbox(con) as sandbox:
         states = [
             sandbox.counts(list(versions0.values()), p0.as_of, year),
             sandbox.counts(kept0, p0.as_of, year),
@@ -159,21 +159,35 @@ def explain(
 
 
 class _Sandbox:
-    """An in-memory DuckDB with the warehouse attached read-only and the coverage models
-    ready to run over a chosen set of file versions and a pinned as_of."""
+    """A scratch in-memory database that sees the warehouse, with the coverage models ready to
+    run over a chosen set of file versions and a pinned as_of.
 
-    def __init__(self, warehouse: str) -> None:
-        self.con = duckdb.connect()
-        self.con.execute("set enable_progress_bar = false")
-        self.con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
-        self.con.execute(f"attach {_literal(warehouse)} as {WAREHOUSE_CATALOG} (read_only)")
+    Beside a read-only connection (a reader: the command, the report) it is a DuckDB of its
+    own that attaches the warehouse file read-only; beside the writer's connection (DuckDB lets
+    no other instance attach the file then) it is attached to that connection's database.
+    """
+
+    def __init__(self, warehouse: duckdb.DuckDBPyConnection) -> None:
+        [(catalog, path, read_only)] = warehouse.execute(
+            "select database_name, path, readonly from duckdb_databases() where database_name = current_database()"
+        ).fetchall()
+        if read_only:
+            self.con, self.catalog, self._beside = duckdb.connect(), "warehouse", None
+            self.con.execute("set enable_progress_bar = false")
+            self.con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+            self.con.execute(f"attach {_literal(str(Path(path)))} as {self.catalog} (read_only)")
+        else:
+            self.con, self.catalog = warehouse.cursor(), catalog
+            self._beside = f"explain_{uuid.uuid4().hex}"
+            self.con.execute(f"attach ':memory:' as {self._beside}")
+            self.con.execute(f"use {self._beside}")
         for schema in ("raw", "audit", "ref", "staging", "core", "mart"):
             self.con.execute(f"create schema {schema}")
         for (table,) in self.con.execute(
             "select table_name from duckdb_tables() where database_name = ? and schema_name = 'ref'",
-            [WAREHOUSE_CATALOG],
+            [self.catalog],
         ).fetchall():
-            self.con.execute(f"create view ref.{table} as select * from {WAREHOUSE_CATALOG}.ref.{table}")
+            self.con.execute(f"create view ref.{table} as select * from {_quoted(self.catalog)}.ref.{table}")
         self.con.execute(
             "create table main.state_files (file_name varchar, kind varchar, extract_date date, sha256 varchar)"
         )
@@ -181,7 +195,7 @@ class _Sandbox:
             self.con.execute(
                 f"""
                 create view raw.{kind} as
-                select kept.* from ({kept_rows(kind, WAREHOUSE_CATALOG)}) as kept
+                select kept.* from ({kept_rows(kind, _quoted(self.catalog))}) as kept
                 semi join main.state_files using (file_name, sha256)
                 """
             )
@@ -196,6 +210,9 @@ class _Sandbox:
         return self
 
     def __exit__(self, *_) -> None:
+        if self._beside:
+            self.con.execute(f"use {_quoted(self.catalog)}")
+            self.con.execute(f"detach {self._beside}")
         self.con.close()
 
     def counts(self, versions: list[FileVersion], as_of: date | None, year: int) -> Counts:
@@ -234,7 +251,7 @@ class _Sandbox:
             found = dict(self.con.execute(
                 f"""
                 select file_name || '/' || sha256, count(*)
-                from ({kept_rows(kind, WAREHOUSE_CATALOG)})
+                from ({kept_rows(kind, _quoted(self.catalog))})
                 where list_contains($wanted, file_name || '/' || sha256)
                 group by all
                 """,
@@ -351,10 +368,9 @@ def _row_order(key: tuple[str, str, str]) -> tuple:
     return LEVELS.index(level), name, MEASURES.index(measure)
 
 
-def _database_path(con: duckdb.DuckDBPyConnection) -> str:
-    [(path,)] = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
-    return str(Path(path))
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

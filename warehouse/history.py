@@ -96,6 +96,18 @@ def publication_as_of(con: duckdb.DuckDBPyConnection, day: date) -> PublishedRec
     raise NothingPublished(f"nothing was published as of {day} or before{since}")
 
 
+def find_publication(con: duckdb.DuckDBPyConnection, run_id_or_day: str) -> PublishedRecord:
+    """A publication by its run id, or by a day (YYYY-MM-DD): the latest as of it or before."""
+    found = publications(con, "run_id = ?", [run_id_or_day])
+    if found:
+        return found[0]
+    try:
+        day = date.fromisoformat(run_id_or_day)
+    except ValueError:
+        raise NothingPublished(f"no publication has run id {run_id_or_day!r} (give a run id or a date, YYYY-MM-DD)") from None
+    return publication_as_of(con, day)
+
+
 def previous_with_other_as_of(con: duckdb.DuckDBPyConnection, shown: PublishedRecord) -> PublishedRecord | None:
     """The latest publication before ``shown`` with a different (known) as_of: what the
     changes beside the headline figures, and an explanation by default, compare with."""

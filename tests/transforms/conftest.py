@@ -18,7 +18,7 @@ import pytest
 
 from cakupan.transforms import build
 from cakupan.transforms.explain import Explanation, explain
-from cakupan.warehouse.connection import connect, open_warehouse
+from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.history import Publication, PublishedRecord
 from cakupan.warehouse.pii import PiiKey
 from cakupan.warehouse.reference import load_reference
@@ -94,7 +94,6 @@ class Pipeline:
     con: duckdb.DuckDBPyConnection
     folder: Path
     ingest: Callable
-    path: Path  # the warehouse file
 
     def deliver(self, kind: str, extract_date: str, rows: list[dict] = ()) -> str:
         """Write one extract file (a delta) and ingest it as the pipeline does (read, GX
@@ -123,14 +122,7 @@ class Pipeline:
         return file_name
 
     def explain(self, year: int, p0: PublishedRecord, p1: PublishedRecord, **options) -> Explanation:
-        """The explanation, as a reader of the warehouse computes it: the writing connection
-        is closed meanwhile (the explanation attaches the file read-only)."""
-        self.con.close()
-        try:
-            with connect(self.path, read_only=True) as con:
-                return explain(con, year, p0, p1, **options)
-        finally:
-            self.con = open_warehouse(self.path)
+        return explain(self.con, year, p0, p1, **options)
 
     def build(self) -> None:
         build(self.con)
@@ -171,6 +163,5 @@ class Pipeline:
 def pipeline(warehouse, tmp_landing, ingest) -> Pipeline:
     con = open_warehouse(warehouse)
     load_reference(con)
-    made = Pipeline(con, tmp_landing, ingest, warehouse)
-    yield made
-    made.con.close()
+    yield Pipeline(con, tmp_landing, ingest)
+    con.close()
