@@ -23,7 +23,7 @@ from cakupan.flows.runner import parallelism
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
-from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
+from cakupan.flows.tasks.report import publish_artifacts, publish_explanation, write_coverage_report
 from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import mask_identifiers
@@ -224,6 +224,7 @@ def load_publish_report(
     log.info("4/4 Writing the coverage report")
     write_coverage_report(warehouse)
     publish_artifacts(warehouse, book.summary_markdown())
+    publish_explanation(warehouse)
 
 
 def parameters_json(**parameters) -> dict:

@@ -13,7 +13,8 @@ import duckdb
 from cakupan.report.formatting import format_date, format_number
 from cakupan.report.history import PublishedHistory
 from cakupan.report.tables import Cell, Table
-from cakupan.transforms.explain import EFFECTS, BridgeRow, Explanation, explain
+from cakupan.transforms.explain import EFFECTS, MEASURES, BridgeRow, Explanation, FileBehind, explain
+from cakupan.warehouse.history import publications
 
 CSV_HEADER = ("level", "key", "measure", "p0", *EFFECTS, "p1")
 FILE_ROLES = {"corrected": "re-delivered", "late": "late", "backdated": "newer"}
@@ -84,16 +85,9 @@ def bridge_table(explanation: Explanation, rows: tuple[BridgeRow, ...] | None = 
 
 def files_table(explanation: Explanation) -> Table:
     """The files behind each effect, largest first: re-delivered, late, newer."""
-    rows = []
-    for f in explanation.files:
-        if f.withdrawn:
-            versions = f"none: re-delivery rejected (was {f.replaced:,})"
-        elif f.replaced is not None:
-            versions = f"{f.versions:,} (was {f.replaced:,})"
-        else:
-            versions = f"{f.versions:,}"
-        rows.append([Cell(f.effect, "text"), Cell(FILE_ROLES[f.effect], "text"), Cell(f.file_name, "text"),
-                     Cell(str(f.extract_date or "-"), "date"), Cell(versions)])
+    rows = [[Cell(f.effect, "text"), Cell(FILE_ROLES[f.effect], "text"), Cell(f.file_name, "text"),
+             Cell(str(f.extract_date or "-"), "date"), Cell(_versions(f))]
+            for f in explanation.files]
     newer = " (the newer files also bring what new_period counts)" if any(
         f.effect == "backdated" for f in explanation.files) else ""
     return Table(
@@ -148,6 +142,61 @@ def city_bridge(con: duckdb.DuckDBPyConnection, history: PublishedHistory, year:
     return explain(con, year, history.previous, history.shown, levels=("city",))
 
 
+def bridges_since_previous(con: duckdb.DuckDBPyConnection) -> list[Explanation]:
+    """The city bridge, from the publication before the latest to the latest, of every year
+    whose published city counts moved; none when the latest publication changed nothing."""
+    found = publications(con)
+    if len(found) < 2 or not found[0].changed:
+        return []
+    latest, previous = found[0], found[1]
+    moved = con.execute(
+        f"""
+        select year from (
+            select year, {', '.join(MEASURES)} from history.coverage_city_year where run_id = $latest
+            except
+            select year, {', '.join(MEASURES)} from history.coverage_city_year where run_id = $previous
+        )
+        union
+        select year from (
+            select year, {', '.join(MEASURES)} from history.coverage_city_year where run_id = $previous
+            except
+            select year, {', '.join(MEASURES)} from history.coverage_city_year where run_id = $latest
+        )
+        order by year
+        """,
+        {"latest": latest.run_id, "previous": previous.run_id},
+    ).fetchall()
+    return [explain(con, year, previous, latest, levels=("city",)) for (year,) in moved]
+
+
+def bridges_markdown(bridges: list[Explanation]) -> str:
+    """The Prefect artifact: each moved year's city bridge, then the files behind the effects."""
+    first = bridges[0]
+    lines = [
+        "# Why the published figures moved",
+        "",
+        f"From publication `{first.p0.run_id}` (as of {first.p0.as_of}) to `{first.p1.run_id}` "
+        f"(as of {first.p1.as_of}): P0 + corrected + late + backdated + new_period = P1 "
+        "(`cakupan explain --year Y` gives the sectors and districts too).",
+        "",
+        "| year | measure | P0 | corrected | late | backdated | new period | P1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for bridge in bridges:
+        for row in bridge.rows:
+            effects = " | ".join("?" if v is None else f"{v:+,}" for v in row.effects().values())
+            lines.append(f"| {bridge.year} | {row.measure} | {row.p0:,} | {effects} | {row.p1:,} |")
+    notes = sorted({bridge.unknown for bridge in bridges if bridge.unknown}
+                   | {problem for bridge in bridges for problem in bridge.problems})
+    lines += ["", *(f"- {note}" for note in notes)] if notes else []
+    files = first.files  # the same files are behind every year's effects
+    if files:
+        lines += ["", "| effect | file | extract date | versions it brought |", "|---|---|---|---|"]
+        lines += [f"| {f.effect} ({FILE_ROLES[f.effect]}) | {f.file_name} | {f.extract_date} | {_versions(f)} |"
+                  for f in files]
+    return "\n".join(lines)
+
+
 def bridge_steps(explanation: Explanation) -> list[tuple[str, str, int]]:
     """The waterfall of the city's covered persons: P0, the four effects, P1."""
     row = explanation.row("city")
@@ -156,6 +205,14 @@ def bridge_steps(explanation: Explanation) -> list[tuple[str, str, int]]:
         *((effect, STEP_LABELS[effect], value) for effect, value in row.effects().items()),
         ("p1", f"Data per {format_date(explanation.p1.as_of)}", row.p1),
     ]
+
+
+def _versions(f: FileBehind) -> str:
+    if f.withdrawn:
+        return f"none: re-delivery rejected (was {f.replaced:,})"
+    if f.replaced is not None:
+        return f"{f.versions:,} (was {f.replaced:,})"
+    return f"{f.versions:,}"
 
 
 def _describe(record, ref_date) -> str:

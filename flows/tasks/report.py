@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from cakupan.config import report_dir
 from cakupan.report.data import CITY, read_published
+from cakupan.report.explanation import bridges_markdown, bridges_since_previous
 from cakupan.report.summary import report_markdown
 from cakupan.report.tables import city_table
 from cakupan.report.writer import write_report
@@ -43,3 +44,18 @@ def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
         key="cakupan-coverage-city-year",
         description="mart.coverage_city_year",
     )
+
+
+@task(name="explain-changes", cache_policy=NO_CACHE, **RETRY_ON_IO)
+def publish_explanation(warehouse: str) -> int:
+    """When this run's publication moved a city figure: a markdown artifact of the city's
+    bridge since the previous publication, per moved year. Returns the years explained."""
+    with connect(warehouse, read_only=True) as con:
+        bridges = bridges_since_previous(con)
+    if bridges:
+        create_markdown_artifact(
+            markdown=bridges_markdown(bridges),
+            key="cakupan-explain",
+            description="Why the published city figures moved since the previous publication",
+        )
+    return len(bridges)

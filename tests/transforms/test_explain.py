@@ -4,6 +4,7 @@ that cause it."""
 
 from itertools import combinations
 
+from cakupan.report.writer import write_report
 from cakupan.transforms.explain import EFFECTS, LEVELS, MEASURES
 
 from .conftest import account, employer, kpj, nik
@@ -183,3 +184,40 @@ def test_a_publication_from_before_the_record_of_files_is_explained_as_not_known
     assert (city.p0, city.p1) == (1, 2)
     assert all(value is None for value in city.effects().values())
     assert set(EFFECTS) == set(city.effects())
+
+
+# --- the report: the city's bridge beside the headline change ---
+
+
+def test_the_report_shows_the_city_bridge_and_its_largest_effect_when_the_figure_moved(pipeline, tmp_path):
+    pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2))])
+    pipeline.publish("p0")
+    pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2), status="BATAL")])
+    pipeline.deliver("enrolments", "2025-03-02", [account(kpj(n), nik(n), "BPU", start_date="2025-03-02")
+                                                  for n in (3, 4)])
+    pipeline.publish("p1")
+
+    files = write_report(pipeline.con, tmp_path / "report")
+    page = files.index.read_text()
+
+    assert tmp_path / "report" / "city_bridge.png" in files.charts
+    assert 'id="chart-city_bridge"' in page
+    assert "Mengapa cakupan 2025 berubah sejak data per 1 Maret 2025" in page
+    assert "2 → 3 pekerja tercakup." in page
+    assert ("Perubahan terbesar berasal dari bergesernya tanggal acuan ke data terbaru: menambah 2 orang "
+            "tercakup.") in page
+    for step in ("p0", "corrected", "late", "backdated", "new_period", "p1"):
+        assert f'id="city_bridge-wide-bar-{step}"' in page and f'id="city_bridge-narrow-bar-{step}"' in page
+
+
+def test_the_report_has_no_bridge_when_the_figure_did_not_move(pipeline, tmp_path):
+    pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
+    pipeline.publish("p0")
+    pipeline.deliver("enrolments", "2025-03-02", [])  # as_of moves, the figure does not
+    pipeline.publish("p1")
+
+    files = write_report(pipeline.con, tmp_path / "report")
+    page = files.index.read_text()
+
+    assert "city_bridge.png" not in [path.name for path in files.charts]
+    assert "chart-city_bridge" not in page and "Mengapa cakupan" not in page
