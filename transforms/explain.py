@@ -205,6 +205,8 @@ class _Sandbox:
         )
         self.models = models_behind({f"mart.{table}" for table, _ in LEVEL_TABLES.values()}, load_models())
         self._computed: dict[tuple[frozenset[FileVersion], date | None, int], Counts] = {}
+        self._built_files: frozenset[FileVersion] | None = None
+        self._following_as_of = _reading("core.as_of", self.models)
 
     def __enter__(self) -> "_Sandbox":
         return self
@@ -217,16 +219,24 @@ class _Sandbox:
 
     def counts(self, versions: list[FileVersion], as_of: date | None, year: int) -> Counts:
         """The coverage counts of ``year`` that the models give for these file versions with
-        as_of pinned (so ref(year) = min(year-12-31, as_of)); a state equal to one already
-        computed is not computed again."""
-        state = (frozenset(versions), as_of, year)
+        as_of pinned (so ref(year) = min(year-12-31, as_of)). A state equal to one already
+        computed is not computed again; after a state of the same files, only the models that
+        follow as_of run again (the current versions of accounts and employers stay)."""
+        files = frozenset(versions)
+        state = (files, as_of, year)
         if state not in self._computed:
-            self.con.execute("delete from main.state_files")
-            self.con.executemany(
-                "insert into main.state_files values (?, ?, ?, ?)",
-                [(v.file_name, v.kind, v.extract_date, v.sha256) for v in versions],
-            )
-            run_models(self.con, [self._pinned(model, as_of, year) for model in self.models])
+            models = self.models
+            if files == self._built_files:
+                models = [model for model in models if model.relation in self._following_as_of]
+            else:
+                self.con.execute("delete from main.state_files")
+                self.con.execute(
+                    "insert into main.state_files select unnest($names), unnest($kinds), unnest($dates), unnest($sha256s)",
+                    {"names": [v.file_name for v in versions], "kinds": [v.kind for v in versions],
+                     "dates": [v.extract_date for v in versions], "sha256s": [v.sha256 for v in versions]},
+                )
+            run_models(self.con, [self._pinned(model, as_of, year) for model in models])
+            self._built_files = files
             self._computed[state] = _read_counts(self.con, "mart.{table} where year = ?", [year])
         return self._computed[state]
 
@@ -259,6 +269,15 @@ class _Sandbox:
             ).fetchall())
             sizes |= {v: found.get(f"{v.file_name}/{v.sha256}", 0) for v in wanted}
         return sizes
+
+
+def _reading(relation: str, models: list[Model]) -> set[str]:
+    """``relation`` and every model that reads it, directly or through others."""
+    reading = {relation}
+    for model in models:  # in running order: a model comes after those it reads
+        if model.depends_on() & reading:
+            reading.add(model.relation)
+    return reading
 
 
 def _files_behind(
