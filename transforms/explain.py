@@ -293,8 +293,9 @@ def _files_behind(
                    sizes[new] if new else 0, sizes[old], withdrawn=new is None)
         for old, new in replaced
     ]
-    files += [FileBehind("late", v.file_name, v.kind, v.extract_date, sizes[v]) for v in late]
-    files += [FileBehind("backdated", v.file_name, v.kind, v.extract_date, sizes[v]) for v in newer]
+    # a header-only delivery (a day without changes) is behind nothing
+    files += [FileBehind("late", v.file_name, v.kind, v.extract_date, sizes[v]) for v in late if sizes[v]]
+    files += [FileBehind("backdated", v.file_name, v.kind, v.extract_date, sizes[v]) for v in newer if sizes[v]]
     return sorted(files, key=lambda f: (EFFECTS.index(f.effect), -f.size, f.file_name))
 
 
