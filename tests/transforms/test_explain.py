@@ -221,3 +221,17 @@ def test_the_report_has_no_bridge_when_the_figure_did_not_move(pipeline, tmp_pat
 
     assert "city_bridge.png" not in [path.name for path in files.charts]
     assert "chart-city_bridge" not in page and "Mengapa cakupan" not in page
+
+
+def test_a_workforce_estimate_changed_between_publications_is_stated_beside_unmoved_counts(pipeline):
+    pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
+    p0 = pipeline.publish("p0")
+    pipeline.set_workforce(2025, {"C": (1000, 600)})  # BPS revised its estimate
+    p1 = pipeline.publish("p1")
+
+    explanation = pipeline.explain(2025, p0, p1, levels=("city",))
+
+    assert moved(explanation) == {}
+    workforce = [(r.level, r.name, r.p1) for r in explanation.rate_inputs if r.name == "workforce"]
+    assert workforce == [("city", "workforce", 1000)]
+    assert explanation.rate_inputs[0].p0 != 1000
