@@ -222,9 +222,9 @@ def load_publish_report(
         book.freshness = check_deliveries(warehouse, book.run_id, run_date)
 
     log.info("4/4 Writing the coverage report")
-    write_coverage_report(warehouse)
+    explained = publish_explanation(warehouse)
+    write_coverage_report(warehouse, explained)
     publish_artifacts(warehouse, book.summary_markdown())
-    publish_explanation(warehouse)
 
 
 def parameters_json(**parameters) -> dict:

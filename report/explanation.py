@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import duckdb
@@ -127,10 +128,12 @@ STEP_LABELS = {
 }
 
 
-def city_bridge(con: duckdb.DuckDBPyConnection, history: PublishedHistory, year: int) -> Explanation | None:
+def city_bridge(
+    con: duckdb.DuckDBPyConnection, history: PublishedHistory, year: int, explained: Sequence[Explanation] = (),
+) -> Explanation | None:
     """The city's bridge of ``year`` from the previous publication with another as_of to the
     shown one; None when there is none or the year's covered persons did not move (nothing
-    is computed then)."""
+    is computed then). One of ``explained`` with the same publications and year is reused."""
     if history.previous is None or history.previous_city is None:
         return None
     before = history.previous_city[history.previous_city["year"] == year]
@@ -139,6 +142,9 @@ def city_bridge(con: duckdb.DuckDBPyConnection, history: PublishedHistory, year:
     ).fetchall()
     if before.empty or not now or int(before["covered"].iloc[0]) == now[0][0]:
         return None
+    for bridge in explained:
+        if (bridge.p0.run_id, bridge.p1.run_id, bridge.year) == (history.previous.run_id, history.shown.run_id, year):
+            return bridge
     return explain(con, year, history.previous, history.shown, levels=("city",))
 
 
