@@ -14,7 +14,7 @@ import duckdb
 from cakupan.report.formatting import format_date, format_number
 from cakupan.report.history import PublishedHistory
 from cakupan.report.tables import Cell, Table
-from cakupan.transforms.explain import EFFECTS, MEASURES, BridgeRow, Explanation, FileBehind, explain
+from cakupan.transforms.explain import EFFECTS, MEASURES, BridgeRow, Explanation, FileBehind, explain, explain_years
 from cakupan.warehouse.history import publications
 
 CSV_HEADER = ("level", "key", "measure", "p0", *EFFECTS, "p1")
@@ -172,7 +172,7 @@ def bridges_since_previous(con: duckdb.DuckDBPyConnection) -> list[Explanation]:
         """,
         {"latest": latest.run_id, "previous": previous.run_id},
     ).fetchall()
-    return [explain(con, year, previous, latest, levels=("city",)) for (year,) in moved]
+    return explain_years(con, [year for (year,) in moved], previous, latest, levels=("city",))
 
 
 def bridges_markdown(bridges: list[Explanation]) -> str:

@@ -111,22 +111,33 @@ def explain(
     ``con`` is a warehouse connection, read-only or the writer's; nothing in the warehouse
     is written (the states are computed in a scratch in-memory database).
     """
+    return explain_years(con, [year], p0, p1, levels)[0]
+
+
+def explain_years(
+    con: duckdb.DuckDBPyConnection, years: list[int], p0: PublishedRecord, p1: PublishedRecord,
+    levels: tuple[str, ...] = LEVELS,
+) -> list[Explanation]:
+    """The bridges of several years between the same two publications: each state's current
+    versions of accounts and employers are computed once for all the years."""
     if p0.published_at > p1.published_at:
         raise ExplainError(f"publication {p0.run_id} is later than {p1.run_id}: give the earlier one first")
-    published0, published1 = (_published_counts(con, p.run_id, year) for p in (p0, p1))
-    ref0, ref1 = (_published_ref_date(con, p.run_id, year) for p in (p0, p1))
-    if ref0 is None and ref1 is None:
-        raise ExplainError(f"year {year} was published neither by {p0.run_id} (as of {p0.as_of}) "
-                           f"nor by {p1.run_id} (as of {p1.as_of})")
-    keys = sorted(set(published0) | set(published1), key=_row_order)
-    keys = [key for key in keys if key[0] in levels]
-    rate_inputs = tuple(_rate_inputs(con, p0.run_id, p1.run_id, year, levels))
+    published = {year: _published(con, year, p0, p1) for year in years}
+    for year, (_, _, ref0, ref1) in published.items():
+        if ref0 is None and ref1 is None:
+            raise ExplainError(f"year {year} was published neither by {p0.run_id} (as of {p0.as_of}) "
+                               f"nor by {p1.run_id} (as of {p1.as_of})")
+    rate_inputs = {year: tuple(_rate_inputs(con, p0.run_id, p1.run_id, year, levels)) for year in years}
 
     unknown = _unknown(con, p0, p1)
     if unknown:
-        rows = tuple(BridgeRow(*key, published0.get(key, 0), None, None, None, None, published1.get(key, 0))
-                     for key in keys)
-        return Explanation(year, p0, p1, ref0, ref1, rows, rate_inputs=rate_inputs, unknown=unknown)
+        return [
+            Explanation(year, p0, p1, ref0, ref1,
+                        tuple(BridgeRow(*key, counts0.get(key, 0), None, None, None, None, counts1.get(key, 0))
+                              for key in _keys(levels, counts0, counts1)),
+                        rate_inputs=rate_inputs[year], unknown=unknown)
+            for year, (counts0, counts1, ref0, ref1) in published.items()
+        ]
 
     versions0 = {v.file_name: v for v in files_in_force(con, p0.run_id)}
     versions1 = {v.file_name: v for v in files_in_force(con, p1.run_id)}
@@ -134,28 +145,45 @@ def explain(
     arrived = [v for name, v in versions1.items() if name not in versions0]
     late = [v for v in arrived if p0.as_of is not None and v.extract_date <= p0.as_of]
     newer = [v for v in arrived if v not in late]
+    states = (  # S0..S4: the file versions and the as_of they are computed at
+        (list(versions0.values()), p0.as_of),
+        (kept0, p0.as_of),
+        (kept0 + late, p0.as_of),
+        (kept0 + late + newer, p0.as_of),
+        (list(versions1.values()), p1.as_of),
+    )
     with _Sandbox(con) as sandbox:
-        states = [
-            sandbox.counts(list(versions0.values()), p0.as_of, year),
-            sandbox.counts(kept0, p0.as_of, year),
-            sandbox.counts(kept0 + late, p0.as_of, year),
-            sandbox.counts(kept0 + late + newer, p0.as_of, year),
-            sandbox.counts(list(versions1.values()), p1.as_of, year),
-        ]
-        files = _files_behind(sandbox, versions0, versions1, late, newer)
-    keys = sorted(set(keys) | {k for state in states for k in state if k[0] in levels}, key=_row_order)
-    rows = tuple(
-        BridgeRow(*key, published0.get(key, 0),
-                  *(later.get(key, 0) - earlier.get(key, 0) for earlier, later in zip(states, states[1:])),
-                  published1.get(key, 0))
-        for key in keys
-    )
-    problems = tuple(
-        problem for problem in (
-            _mismatch("S0", p0, states[0], published0, levels), _mismatch("S4", p1, states[-1], published1, levels)
-        ) if problem
-    )
-    return Explanation(year, p0, p1, ref0, ref1, rows, tuple(files), rate_inputs, None, problems)
+        # state by state, every year: a state's current versions are built once
+        computed = [{year: sandbox.counts(versions, as_of, year) for year in years} for versions, as_of in states]
+        files = tuple(_files_behind(sandbox, versions0, versions1, late, newer))
+    explanations = []
+    for year, (counts0, counts1, ref0, ref1) in published.items():
+        state_counts = [by_year[year] for by_year in computed]
+        rows = tuple(
+            BridgeRow(*key, counts0.get(key, 0),
+                      *(later.get(key, 0) - earlier.get(key, 0) for earlier, later in zip(state_counts, state_counts[1:])),
+                      counts1.get(key, 0))
+            for key in _keys(levels, counts0, counts1, *state_counts)
+        )
+        problems = tuple(
+            problem for problem in (
+                _mismatch("S0", p0, state_counts[0], counts0, levels),
+                _mismatch("S4", p1, state_counts[-1], counts1, levels),
+            ) if problem
+        )
+        explanations.append(Explanation(year, p0, p1, ref0, ref1, rows, files, rate_inputs[year], None, problems))
+    return explanations
+
+
+def _published(con: duckdb.DuckDBPyConnection, year: int, p0: PublishedRecord, p1: PublishedRecord):
+    """The year's counts and reference date as each publication published them."""
+    return (_published_counts(con, p0.run_id, year), _published_counts(con, p1.run_id, year),
+            _published_ref_date(con, p0.run_id, year), _published_ref_date(con, p1.run_id, year))
+
+
+def _keys(levels: tuple[str, ...], *counts: Counts) -> list[tuple[str, str, str]]:
+    """Every (level, key, measure) of the asked levels in any of ``counts``, in table order."""
+    return sorted({key for found in counts for key in found if key[0] in levels}, key=_row_order)
 
 
 class _Sandbox:

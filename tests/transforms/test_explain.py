@@ -5,7 +5,7 @@ that cause it."""
 from itertools import combinations
 
 from cakupan.report.writer import write_report
-from cakupan.transforms.explain import EFFECTS, LEVELS, MEASURES
+from cakupan.transforms.explain import EFFECTS, LEVELS, MEASURES, explain_years
 
 from .conftest import account, employer, kpj, nik
 
@@ -148,6 +148,10 @@ def test_on_nightlies_with_redeliveries_s0_and_s4_are_the_published_rows_and_eve
             assert {row.level for row in explanation.rows} == set(LEVELS)
             assert {row.measure for row in explanation.rows} == set(MEASURES)
     assert moved(pipeline.explain(2024, published[0], published[-1]))  # something did move
+    years = [2022, 2023, 2024, 2025]  # several years at once: the same bridges as one by one
+    assert explain_years(pipeline.con, years, published[0], published[-1]) == [
+        pipeline.explain(year, published[0], published[-1]) for year in years
+    ]
 
 
 def test_an_employer_changing_sector_moves_its_workers_between_two_sectors_and_not_the_city(pipeline):
