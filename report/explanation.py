@@ -67,9 +67,8 @@ def bridge_json(explanation: Explanation) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def bridge_table(explanation: Explanation, rows: tuple[BridgeRow, ...] | None = None) -> Table:
+def bridge_table(explanation: Explanation) -> Table:
     """The bridge per row: P0, the four effects, P1 (an unknown effect shows as `?`)."""
-    shown = explanation.rows if rows is None else rows
     return Table(
         caption=(f"Why {explanation.year} moved: {_describe(explanation.p0, explanation.ref_date0)} -> "
                  f"{_describe(explanation.p1, explanation.ref_date1)}"),
@@ -78,7 +77,7 @@ def bridge_table(explanation: Explanation, rows: tuple[BridgeRow, ...] | None = 
             [Cell(row.level, "text"), Cell(row.key, "text"), Cell(row.measure, "text"), Cell(f"{row.p0:,}"),
              *(Cell("?" if value is None else f"{value:+,}") for value in row.effects().values()),
              Cell(f"{row.p1:,}")]
-            for row in shown
+            for row in explanation.rows
         ],
         note=explanation.unknown or "",
     )
