@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cakupan import config
 
@@ -247,16 +248,21 @@ def _print_city_table(warehouse: Path) -> None:
 
     with connect(warehouse, read_only=True) as con:
         city = city_table(read_published(con, (CITY,))[CITY].frame)
-    table = Table(title=f"{city.caption} (mart.coverage_city_year)")
-    for index, (heading, kind) in enumerate(zip(city.headers, city.header_kinds)):
+    _print_table(city, f"{city.caption} (mart.coverage_city_year)")
+
+
+def _print_table(text_table, title: str) -> None:
+    """A report table (cakupan.report.tables.Table) on the terminal, then its note."""
+    table = Table(title=title)
+    for index, (heading, kind) in enumerate(zip(text_table.headers, text_table.header_kinds)):
         # values and words whole; headings wrap between words
-        widest = max([len(row[index].text) for row in city.rows] + [len(word) for word in heading.split()])
+        widest = max([len(row[index].text) for row in text_table.rows] + [len(word) for word in heading.split()])
         table.add_column(heading, justify="left" if kind == "text" else "right", min_width=widest)
-    for row in city.rows:
-        table.add_row(*(cell.text for cell in row))
+    for row in text_table.rows:
+        table.add_row(*(Text(cell.text) for cell in row))
     console.print(table)
-    if city.note:
-        console.print(city.note)
+    if text_table.note:
+        console.print(Text(text_table.note), soft_wrap=True)
 
 
 @app.command(epilog=KEY_HELP)
@@ -357,7 +363,7 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.report.history import NothingPublished
+        from cakupan.warehouse.history import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
@@ -369,6 +375,69 @@ def report(
             except NothingPublished as nothing:
                 raise Stop(f"{warehouse}: {nothing}", EXIT_USAGE) from None
         console.print(f"report written to {out_dir / 'index.html'}")
+
+    _guarded(body, debug)
+
+
+@app.command()
+def explain(
+    year: Annotated[int, typer.Option("--year", metavar="Y", help="The year whose published figures moved.")],
+    from_: Annotated[Optional[str], typer.Option("--from", metavar="P0", help="The earlier publication: a run id, or a date (the latest publication as of it or before). Default: the one before --to with a different as_of.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="P1", help="The later publication, likewise. Default: the latest.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", metavar="LEVEL", help="Only this level: city, sector or district (default: all three).")] = None,
+    output: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table (the terminal), csv or json.")] = "table",
+    warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
+    debug: DebugOption = False,
+) -> None:
+    """Why a published figure of a year moved between two publications: P0 + corrected + late +
+    backdated + new_period = P1 per row, and the files behind each effect."""
+    from cakupan.transforms.explain import LEVELS
+
+    if by is not None and by not in LEVELS:
+        raise typer.BadParameter(f"{by!r} is not one of {', '.join(LEVELS)}", param_hint="--by")
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter(f"{output!r} is not one of table, csv, json", param_hint="--format")
+    if not warehouse.is_file():
+        raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
+
+    def body() -> None:
+        from cakupan.report import explanation as shown
+        from cakupan.transforms.explain import ExplainError, explain as explain_change
+        from cakupan.warehouse.connection import connect
+        from cakupan.warehouse.history import (
+            NothingPublished, find_publication, latest_publication, previous_with_other_as_of,
+        )
+
+        with connect(warehouse, read_only=True) as con:
+            try:
+                p1 = find_publication(con, to) if to else latest_publication(con)
+                if p1 is None:
+                    raise NothingPublished("nothing has been published yet")
+                p0 = find_publication(con, from_) if from_ else previous_with_other_as_of(con, p1)
+                if p0 is None:
+                    raise NothingPublished(f"no publication before {p1.run_id} has another as_of than {p1.as_of}: give --from")
+                _step(f"explaining {year}: {p0.run_id} (as of {p0.as_of}) to {p1.run_id} (as of {p1.as_of})")
+                explained = explain_change(con, year, p0, p1, (by,) if by else LEVELS)
+            except (NothingPublished, ExplainError) as problem:
+                raise Stop(f"{warehouse}: {problem}", EXIT_USAGE) from None
+        if output == "csv":
+            sys.stdout.write(shown.bridge_csv(explained))
+        elif output == "json":
+            sys.stdout.write(shown.bridge_json(explained))
+        else:
+            bridge = shown.bridge_table(explained)
+            _print_table(bridge, bridge.caption)
+            for line in shown.rate_input_lines(explained):
+                console.print(Text(line), soft_wrap=True)
+            if not explained.unknown:
+                files = shown.files_table(explained)
+                _print_table(files, files.caption)
+        if explained.unknown and output != "table":
+            errors.print(Text(f"note: {explained.unknown}"), soft_wrap=True)
+        for problem in explained.problems:
+            errors.print(Text(f"error: {problem}"), soft_wrap=True)
+        if explained.problems:
+            raise typer.Exit(EXIT_FAILED)
 
     _guarded(body, debug)
 

@@ -24,7 +24,7 @@ from cakupan.flows.runner import parallelism, preparing, slice_result
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
-from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
+from cakupan.flows.tasks.report import publish_artifacts, publish_explanation, write_coverage_report
 from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import escaped, listed
@@ -243,7 +243,8 @@ def load_publish_report(
         book.freshness = check_deliveries(warehouse, book.run_id, run_date)
 
     log.info("4/4 Writing the coverage report")
-    write_coverage_report(warehouse)
+    explained = publish_explanation(warehouse)
+    write_coverage_report(warehouse, explained)
     publish_artifacts(warehouse, book.summary_markdown())
 
 

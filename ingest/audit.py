@@ -18,6 +18,7 @@ import pyarrow as pa
 from cakupan.config import FreshnessThresholds
 from cakupan.ingest.extracts import KINDS
 from cakupan.warehouse.clock import utc_now
+from cakupan.warehouse.versions import keep_replaced_rows
 
 LOADED = "LOADED"
 REJECTED = "REJECTED"
@@ -79,8 +80,9 @@ def record_outcomes(
 ) -> None:
     """Write audit rows (not of UNSETTLED files); earlier loaded versions of these names become SUPERSEDED.
 
-    Their raw rows are deleted (a rejected re-delivery also stops the old rows counting),
-    as are quarantine rows of a version being reloaded. Runs in the caller's transaction.
+    Their raw rows stop counting (also after a rejected re-delivery) and move to
+    raw.superseded_* for explanations; quarantine rows of a version being reloaded are
+    deleted. Runs in the caller's transaction.
     """
     outcomes = [o for o in outcomes if o.status != UNSETTLED]
     if not outcomes:
@@ -108,6 +110,7 @@ def record_outcomes(
     )
     con.register("incoming_files", incoming)
     try:
+        keep_replaced_rows(con, "incoming_files")
         con.execute(
             f"""
             update audit.extract_files set status = '{SUPERSEDED}'

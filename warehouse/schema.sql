@@ -154,3 +154,29 @@ create table if not exists history.coverage_district_year (
     covered_informal bigint,
     covered_vulnerable bigint
 );
+
+-- What an explanation of a change between two publications needs (warehouse/versions.py).
+-- The rows of a file version that is no longer in force (replaced by a re-delivery, or
+-- withdrawn by a rejected one), moved here from raw.* in the transaction that replaces it:
+-- raw.* keeps only the versions in force, so the rebuild of mart.* reads no more than before.
+create table if not exists raw.superseded_employers as select * from raw.employers limit 0;
+create table if not exists raw.superseded_enrolments as select * from raw.enrolments limit 0;
+
+-- One row per publication made since the warehouse keeps its files in force; a publication
+-- without a row here predates that, and what it counted is not known.
+create table if not exists history.publication_files (
+    run_id varchar not null,
+    sequence bigint not null,            -- 1, 2, ... in publication order
+    versions_in_force bigint not null
+);
+
+-- Append-only: the file versions that came into force ('in') or left it ('out') at each
+-- publication, against the previous one. A version is (file_name, sha256).
+create table if not exists history.file_version_changes (
+    run_id varchar not null,
+    file_name varchar not null,
+    kind varchar not null,
+    extract_date date,
+    sha256 varchar not null,
+    change varchar not null              -- in | out
+);

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
-COMMANDS = ("nightly", "backfill", "generate", "report", "serve", "demo")
+COMMANDS = ("nightly", "backfill", "generate", "report", "explain", "serve", "demo")
 OPTION = re.compile(r"^  (--[a-z-]+)(?: ([A-Z]+))?(?:\s{2,}(\S.*))?$")
 
 

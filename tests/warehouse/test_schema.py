@@ -27,10 +27,14 @@ def test_a_warehouse_from_before_history_gets_the_new_tables_and_columns_when_op
         history = {row[0] for row in con.execute(
             "select table_name from information_schema.tables where table_schema = 'history'").fetchall()}
         runs = con.execute("select run_id, state, freshness from audit.runs").fetchall()
-        con.close()
         assert columns[-1] == "freshness"
-        assert history == {"publications", "coverage_city_year", "coverage_sector_year", "coverage_district_year"}
+        raw = {row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+        assert history == {"publications", "coverage_city_year", "coverage_sector_year", "coverage_district_year",
+                           "publication_files", "file_version_changes"}
+        assert raw == {"employers", "enrolments", "superseded_employers", "superseded_enrolments"}
         assert runs == [("old-run", "COMPLETED", None)]
+        con.close()
 
 
 @pytest.fixture
