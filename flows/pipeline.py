@@ -126,8 +126,9 @@ def writing(warehouse: str) -> Iterator[None]:
         swept = sweep_ended_runs(warehouse)
         if swept:
             get_run_logger().warning(
-                "removed what %d run(s) that ended without cleaning up (killed) left in %s: %s",
-                len(swept), scratch_root(warehouse), ", ".join(swept),
+                "removed what %d run(s) that ended without cleaning up (killed) left in %s: %s%s",
+                len(swept), scratch_root(warehouse), ", ".join(map(repr, swept[:5])),
+                f" and {len(swept) - 5} more" if len(swept) > 5 else "",
             )
         yield
 
