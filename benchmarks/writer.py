@@ -58,7 +58,7 @@ def prepare(landing: Path, out: Path) -> None:
     for chunk in plan([landed for landed in found.selected if landed.kind == KIND]):
         results = []
         for work in chunk.slices:
-            with scratch_database() as con:
+            with scratch_database(out) as con:
                 results.append(pseudonymise(con, read_slice(con, landing, work), {}, key, work, parquet))
         chunks.append(results)
         print(f"prepared {sum(len(r) for r in chunks)} slice(s) of {len(chunks)} chunk(s)", flush=True)

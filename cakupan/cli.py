@@ -12,7 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cakupan import config
 
@@ -67,8 +69,10 @@ DaskAddressOption = Annotated[
 KEY_HELP = (
     "Environment: CAKUPAN_PII_KEY (required), the secret key that hashes NIK and KPJ before they "
     "are stored; the same key for every run of a warehouse. CAKUPAN_WRITER_WAIT_SECONDS (default "
-    "600): how long to wait while another run writes the warehouse. With PREFECT_API_URL set, the "
-    "run is recorded on that Prefect server; without it Prefect runs embedded."
+    "600): how long to wait while another run writes the warehouse. CAKUPAN_SETTLE_SECONDS (default "
+    "120): a landed file is loaded only once unchanged for this long (still being delivered otherwise). "
+    "With PREFECT_API_URL set (in the environment or a Prefect profile), the run is recorded on that "
+    "Prefect server; without it Prefect runs embedded."
 )
 
 
@@ -150,6 +154,25 @@ def _prepare(debug: bool) -> None:
         progress.listen(_display.files)
 
 
+def _prefect_api_problem() -> Optional[str]:
+    """The configured Prefect API does not answer: one line naming its URL and where it was set."""
+    import urllib.error
+    import urllib.request
+
+    api = config.prefect_api()
+    if api is None:
+        return None
+    try:
+        with urllib.request.urlopen(f"{api.url.rstrip('/')}/health", timeout=10):
+            return None
+    except urllib.error.HTTPError:
+        return None  # a server answers; what it says is for Prefect's client
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return (f"Prefect API {api.url} does not answer ({getattr(reason, 'strerror', None) or reason}); "
+                f"the URL comes from {api.source}: start that server, or point PREFECT_API_URL at a running one")
+
+
 def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
     from contextlib import ExitStack
@@ -158,6 +181,8 @@ def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
     from cakupan.flows.runner import check_dask_scheduler
     from cakupan.warehouse.connection import Refused
 
+    if problem := _prefect_api_problem():
+        raise Stop(problem, EXIT_USAGE)
     if dask_address:
         try:
             check_dask_scheduler(dask_address)  # before any work
@@ -204,14 +229,14 @@ def _run_guarded(body, debug: bool) -> None:
     try:
         body()
     except Stop as stop:
-        errors.print(f"[red]error:[/red] {stop}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(str(stop))}", highlight=False, soft_wrap=True)  # one line, also in a log
         raise typer.Exit(stop.code) from None
     except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into an exit status
         if debug:
             raise
-        errors.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        errors.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False, soft_wrap=True)
         errors.print("(run again with --debug for the traceback)", style="dim")
         raise typer.Exit(EXIT_FAILED) from None
 
@@ -223,16 +248,21 @@ def _print_city_table(warehouse: Path) -> None:
 
     with connect(warehouse, read_only=True) as con:
         city = city_table(read_published(con, (CITY,))[CITY].frame)
-    table = Table(title=f"{city.caption} (mart.coverage_city_year)")
-    for index, (heading, kind) in enumerate(zip(city.headers, city.header_kinds)):
+    _print_table(city, f"{city.caption} (mart.coverage_city_year)")
+
+
+def _print_table(text_table, title: str) -> None:
+    """A report table (cakupan.report.tables.Table) on the terminal, then its note."""
+    table = Table(title=title)
+    for index, (heading, kind) in enumerate(zip(text_table.headers, text_table.header_kinds)):
         # values and words whole; headings wrap between words
-        widest = max([len(row[index].text) for row in city.rows] + [len(word) for word in heading.split()])
+        widest = max([len(row[index].text) for row in text_table.rows] + [len(word) for word in heading.split()])
         table.add_column(heading, justify="left" if kind == "text" else "right", min_width=widest)
-    for row in city.rows:
-        table.add_row(*(cell.text for cell in row))
+    for row in text_table.rows:
+        table.add_row(*(Text(cell.text) for cell in row))
     console.print(table)
-    if city.note:
-        console.print(city.note)
+    if text_table.note:
+        console.print(Text(text_table.note), soft_wrap=True)
 
 
 @app.command(epilog=KEY_HELP)
@@ -333,7 +363,7 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.report.history import NothingPublished
+        from cakupan.warehouse.history import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
@@ -349,9 +379,72 @@ def report(
     _guarded(body, debug)
 
 
+@app.command()
+def explain(
+    year: Annotated[int, typer.Option("--year", metavar="Y", help="The year whose published figures moved.")],
+    from_: Annotated[Optional[str], typer.Option("--from", metavar="P0", help="The earlier publication: a run id, or a date (the latest publication as of it or before). Default: the one before --to with a different as_of.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="P1", help="The later publication, likewise. Default: the latest.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", metavar="LEVEL", help="Only this level: city, sector or district (default: all three).")] = None,
+    output: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table (the terminal), csv or json.")] = "table",
+    warehouse: WarehouseOption = Path(config.DEFAULT_WAREHOUSE),
+    debug: DebugOption = False,
+) -> None:
+    """Why a published figure of a year moved between two publications: P0 + corrected + late +
+    backdated + new_period = P1 per row, and the files behind each effect."""
+    from cakupan.transforms.explain import LEVELS
+
+    if by is not None and by not in LEVELS:
+        raise typer.BadParameter(f"{by!r} is not one of {', '.join(LEVELS)}", param_hint="--by")
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter(f"{output!r} is not one of table, csv, json", param_hint="--format")
+    if not warehouse.is_file():
+        raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
+
+    def body() -> None:
+        from cakupan.report import explanation as shown
+        from cakupan.transforms.explain import ExplainError, explain as explain_change
+        from cakupan.warehouse.connection import connect
+        from cakupan.warehouse.history import (
+            NothingPublished, find_publication, latest_publication, previous_with_other_as_of,
+        )
+
+        with connect(warehouse, read_only=True) as con:
+            try:
+                p1 = find_publication(con, to) if to else latest_publication(con)
+                if p1 is None:
+                    raise NothingPublished("nothing has been published yet")
+                p0 = find_publication(con, from_) if from_ else previous_with_other_as_of(con, p1)
+                if p0 is None:
+                    raise NothingPublished(f"no publication before {p1.run_id} has another as_of than {p1.as_of}: give --from")
+                _step(f"explaining {year}: {p0.run_id} (as of {p0.as_of}) to {p1.run_id} (as of {p1.as_of})")
+                explained = explain_change(con, year, p0, p1, (by,) if by else LEVELS)
+            except (NothingPublished, ExplainError) as problem:
+                raise Stop(f"{warehouse}: {problem}", EXIT_USAGE) from None
+        if output == "csv":
+            sys.stdout.write(shown.bridge_csv(explained))
+        elif output == "json":
+            sys.stdout.write(shown.bridge_json(explained))
+        else:
+            bridge = shown.bridge_table(explained)
+            _print_table(bridge, bridge.caption)
+            for line in shown.rate_input_lines(explained):
+                console.print(Text(line), soft_wrap=True)
+            if not explained.unknown:
+                files = shown.files_table(explained)
+                _print_table(files, files.caption)
+        if explained.unknown and output != "table":
+            errors.print(Text(f"note: {explained.unknown}"), soft_wrap=True)
+        for problem in explained.problems:
+            errors.print(Text(f"error: {problem}"), soft_wrap=True)
+        if explained.problems:
+            raise typer.Exit(EXIT_FAILED)
+
+    _guarded(body, debug)
+
+
 @app.command(epilog=(
     "Environment: PREFECT_API_URL (required), the API of a running Prefect server, e.g. "
-    "http://127.0.0.1:4200/api; CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
+    "http://127.0.0.1:4200/api, or set in a Prefect profile (`prefect config set`); CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
     "UI at the same API with PREFECT_UI_API_URL when the server runs on another host or port (see README)."
 ))
 def serve(
@@ -360,9 +453,10 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
+    config.quiet_prefect()  # before Prefect's settings are first read
     problems = _serve_problems(landing, warehouse)
     for problem in problems:
-        errors.print(f"[red]error:[/red] {problem}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(EXIT_USAGE)
 
@@ -384,11 +478,13 @@ def _serve_problems(landing: Path, warehouse: Path) -> list[str]:
     from cakupan.warehouse.pii import key_from_env, verify_key_for
 
     problems = []
-    if not config.prefect_api_url():
+    if config.prefect_api() is None:
         problems.append(
             "cakupan serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL "
             "(see README)"
         )
+    elif problem := _prefect_api_problem():
+        problems.append(problem)
     if not landing.is_dir():
         problems.append(f"--landing: folder {str(landing)!r} does not exist")
     folder = next(parent for parent in warehouse.absolute().parents if parent.exists())

@@ -13,12 +13,13 @@ or a worker process that sets one before the call is heard.
 | `CAKUPAN_WRITER_WAIT_SECONDS` | `600` | how long a run waits for another writer before it stops with a clear message |
 | `CAKUPAN_DUCKDB_MEMORY_LIMIT` | `2GB` | DuckDB's share of memory for the warehouse (the writer, the rebuild); beyond it DuckDB spills to disk |
 | `CAKUPAN_STAGING_MEMORY_LIMIT` | `1GB` | ... for each worker's scratch database, where it stages the rows it reads; one per worker process |
+| `CAKUPAN_SETTLE_SECONDS` | `120` | a landed file is due only once its size and modification time have not changed for this long (BPJS may still be copying it); a younger one is listed "not settled yet" and left for the next run |
 | `CAKUPAN_MAX_FILE_BYTES` | `4000000000` | an extract larger than this many bytes (decompressed, for `.csv.gz`) is rejected unread beyond it: bounds what a gzip bomb costs |
 | `CAKUPAN_REFERENCE_DIR` | none | a folder whose reference CSV files replace the shipped ones of the same name |
 | `CAKUPAN_TARGETS` | `relative` | reading of the city's target: `relative` (x1.10 a year) or `points` (+10 points a year) |
 | `CAKUPAN_LATE_DAYS` | `1` | a nightly finds an extract kind late when its newest loaded file is more days than this before the run date |
 | `CAKUPAN_STALE_DAYS` | `3` | ... stale (the run publishes, then fails) when more days than this |
-| `PREFECT_API_URL` | none | Prefect's own: the server `cakupan serve` registers with; without it a run starts a temporary server in its process |
+| `PREFECT_API_URL` | none | Prefect's own (also settable in a Prefect profile with `prefect config set`): the server `cakupan serve` registers with and runs record to; without it a run starts a temporary server in its process |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ STAGING_MEMORY_LIMIT_ENV = "CAKUPAN_STAGING_MEMORY_LIMIT"
 REFERENCE_DIR_ENV = "CAKUPAN_REFERENCE_DIR"
 MAX_FILE_BYTES_ENV = "CAKUPAN_MAX_FILE_BYTES"
 TARGETS_ENV = "CAKUPAN_TARGETS"
+SETTLE_SECONDS_ENV = "CAKUPAN_SETTLE_SECONDS"
 
 DEFAULT_LANDING = "./landing"
 DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
@@ -132,6 +134,20 @@ def writer_wait_seconds() -> float:
     return float(os.environ.get(WRITER_WAIT_ENV, "600"))
 
 
+def settle_seconds() -> float:
+    """How long a landed file must stay unchanged (size and mtime) before it is due."""
+    text = os.environ.get(SETTLE_SECONDS_ENV, "").strip()
+    if not text:
+        return 120.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{SETTLE_SECONDS_ENV}={text!r}: expected a number of seconds, 0 or more")
+    return seconds
+
+
 def duckdb_memory_limit() -> str:
     # Province-scale loads and rebuilds otherwise take most of the machine (DuckDB's own
     # default is 80% of RAM).
@@ -165,9 +181,28 @@ def targets_reading() -> str:
     return os.environ.get(TARGETS_ENV, "relative")
 
 
-def prefect_api_url() -> str | None:
-    """Read here only for the command's early check; Prefect reads its settings itself."""
-    return os.environ.get("PREFECT_API_URL") or None
+@dataclass(frozen=True)
+class PrefectApi:
+    url: str
+    source: str  # where the URL was set, as a message names it
+
+
+def prefect_api() -> PrefectApi | None:
+    """Prefect's API URL as Prefect itself will use it (the environment, else the active
+    profile of `prefect config set`, else Prefect's other settings files), and where it was set;
+    read here for the command's early checks. None when no server is configured."""
+    from prefect.settings import get_current_settings
+    from prefect.settings.profiles import load_current_profile
+
+    url = get_current_settings().api.url
+    if not url:
+        return None
+    if os.environ.get("PREFECT_API_URL"):
+        return PrefectApi(url, "PREFECT_API_URL in the environment")
+    profile = load_current_profile()
+    if any(setting.name == "PREFECT_API_URL" for setting in profile.settings):
+        return PrefectApi(url, f"PREFECT_API_URL of Prefect profile '{profile.name}' ({profile.source})")
+    return PrefectApi(url, "Prefect's settings (prefect.toml, pyproject.toml or .env)")
 
 
 def report_dir(warehouse: str | Path) -> Path:
@@ -179,10 +214,16 @@ def data_docs_dir(warehouse: str | Path) -> Path:
     return Path(warehouse).parent / "data_docs"
 
 
+def scratch_root(warehouse: str | Path) -> Path:
+    """Every run's scratch folder lives here, beside the warehouse: workers on other machines
+    reach it where the folder is shared, and the next run finds what a killed run left."""
+    return Path(warehouse).parent / "scratch"
+
+
 def scratch_dir(warehouse: str | Path, run_id: str) -> Path:
-    """Where a run's workers leave their Parquet for the writer (pseudonymised rows only);
-    beside the warehouse, so workers on other machines reach it where the folder is shared."""
-    return Path(warehouse).parent / "scratch" / run_id
+    """A run's scratch folder: its workers' staging databases (raw rows, while a slice is
+    prepared) and the Parquet they leave for the writer (pseudonymised rows only)."""
+    return scratch_root(warehouse) / run_id
 
 
 def quiet_prefect() -> None:

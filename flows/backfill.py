@@ -19,7 +19,9 @@ from cakupan.flows.pipeline import (
 )
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
+from cakupan.warehouse.clock import as_utc
 from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.disk import DiskFull
 from cakupan.warehouse.runs import last_backfill
 
 
@@ -29,13 +31,13 @@ class NothingToResume(RuntimeError):
 
 def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetime:
     """Files loaded since this time were done by the interrupted backfill being continued
-    (a chain of resumes continues from the first interrupted run)."""
+    (a chain of resumes continues from the first interrupted run); a UTC instant."""
     with connect(warehouse) as con:
         previous = last_backfill(con, start, end)
     if previous is None or (previous.state == "COMPLETED" and previous.run_id != run_id):
         raise NothingToResume(f"no failed backfill from {start} to {end} to resume")
     since = previous.parameters.get("loaded_since")
-    return datetime.fromisoformat(since) if since else previous.started_at
+    return as_utc(datetime.fromisoformat(since) if since else previous.started_at)
 
 
 @flow(name="backfill", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
@@ -69,5 +71,5 @@ def backfill(
 
                 load_publish_report(landing, warehouse, found, book, log, runner)
             return book.verdict()
-    except Refused as refusal:
+    except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

@@ -16,6 +16,7 @@ from cakupan.flows.pipeline import (
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.connection import Refused
+from cakupan.warehouse.disk import DiskFull
 
 
 @flow(name="nightly", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
@@ -42,5 +43,5 @@ def nightly(
 
                 load_publish_report(landing, warehouse, found, book, log, runner, run_date=as_of)
             return book.verdict()
-    except Refused as refusal:
+    except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

@@ -12,27 +12,30 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
+from prefect import get_run_logger
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner
 
-from cakupan.config import data_docs_dir, owner_only_files, scratch_dir
+from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root, settle_seconds
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
-from cakupan.flows.runner import parallelism
+from cakupan.flows.runner import parallelism, preparing, slice_result
 from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.publish import publish_tables
-from cakupan.flows.tasks.report import publish_artifacts, write_coverage_report
+from cakupan.flows.tasks.report import publish_artifacts, publish_explanation, write_coverage_report
 from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
-from cakupan.ingest.read.masking import mask_identifiers
+from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.disk import DiskFull
 from cakupan.warehouse.history import Publication
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
 from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run
+from cakupan.warehouse.scratch import sweep_ended_runs
 
 
 class _FailedStateIsNoCrash(logging.Filter):
@@ -77,10 +80,8 @@ class RunBook:
 
     def verdict(self) -> State:
         if self.rejected:
-            names = ", ".join(o.name for o in self.rejected[:5])
-            more = f" and {len(self.rejected) - 5} more" if len(self.rejected) > 5 else ""
             # Message only: the engine raises a failed state's data, and a RunBook is no exception.
-            return Failed(message=f"{len(self.rejected)} file(s) rejected: {names}{more}")
+            return Failed(message=f"{len(self.rejected)} file(s) rejected: {listed([o.name for o in self.rejected])}")
         if self.stale:
             return Failed(message=self.stale)
         return Completed(message=f"{len(self.loaded)} file(s) loaded, as of {self.as_of}", data=self)
@@ -100,15 +101,21 @@ class RunBook:
             lines += [f"  - {problem}" for problem in self.freshness.problems()]
         if self.rejected:
             lines += ["", "| rejected file | reason |", "|---|---|"]
-            lines += [f"| {o.name} | {o.reason} |" for o in self.rejected]
+            lines += [f"| {_cell(o.name)} | {_cell(o.reason or '')} |" for o in self.rejected]
         return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Untrusted text as one cell of a Markdown table."""
+    return escaped(text).replace("|", "\\|")
 
 
 @contextmanager
 def writing(warehouse: str) -> Iterator[None]:
     """The run as the warehouse's one writer, once the warehouse is intact and the key is its key.
 
-    Refuses before writing anything; then closes the runs a killed writer left RUNNING.
+    Refuses before writing anything; then closes the runs a killed writer left RUNNING and
+    removes what ended runs left in scratch (raw rows staged by a killed worker among them).
     """
     owner_only_files()
     with sole_writer(warehouse):
@@ -116,6 +123,13 @@ def writing(warehouse: str) -> Iterator[None]:
         verify_key_for(warehouse)
         with connect(warehouse) as con:
             close_abandoned_runs(con)
+        swept = sweep_ended_runs(warehouse)
+        if swept:
+            get_run_logger().warning(
+                "removed what %d run(s) that ended without cleaning up (killed) left in %s: %s%s",
+                len(swept), scratch_root(warehouse), ", ".join(map(repr, swept[:5])),
+                f" and {len(swept) - 5} more" if len(swept) > 5 else "",
+            )
         yield
 
 
@@ -134,8 +148,9 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
 
 
-def refused(log, refusal: Refused) -> State:
-    """A run refused before writing: one line in the log, the same line as the run's message."""
+def refused(log, refusal: Refused | DiskFull) -> State:
+    """A run refused before writing, or stopped by a full disk: one line in the log, the same
+    line as the run's message."""
     log.error("%s", refusal)
     return Failed(message=str(refusal))
 
@@ -143,16 +158,21 @@ def refused(log, refusal: Refused) -> State:
 def log_discovery(log, found: Discovery) -> None:
     """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
-        log.info("ignored (not an extract name, or a folder): %s", mask_identifiers(", ".join(found.ignored)))
+        log.info("ignored %s name(s) (not an extract name, or a folder): %s", f"{len(found.ignored):,}", listed(found.ignored))
     if found.skipped:
         log.info("skipped %d file(s) already loaded with the same content", len(found.skipped))
     if found.skipped_rejected:
         log.info(
             "skipped %d file(s) already rejected with the same content: %s (a corrected re-delivery is loaded)",
-            len(found.skipped_rejected), ", ".join(found.skipped_rejected),
+            len(found.skipped_rejected), listed(found.skipped_rejected),
+        )
+    if found.unsettled:
+        log.warning(
+            "not settled yet (changed in the last %s s: still being delivered): %d file(s): %s; left for the next run",
+            f"{settle_seconds():g}", len(found.unsettled), listed(found.unsettled),
         )
     for outcome in found.rejected:
-        log.error("%s: rejected: %s", outcome.name, outcome.reason)
+        log.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)
 
 
 def load_files(
@@ -164,11 +184,12 @@ def load_files(
     one part per worker."""
     scratch = scratch_dir(warehouse, book.run_id)
     pages = data_docs_dir(warehouse) / book.run_id
+    scratch.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, whatever a Dask worker's umask
     progress = FileProgress(len(files), log)
     failed: list[tuple[list[str], BaseException]] = []
     left_out = 0
     try:
-        with runner:
+        with preparing(runner, scratch, get_run_logger().warning):
             chunks = plan(files, parts_per_file=parallelism(runner))
             submitted = [
                 [(work, runner.submit(prepare, dict(landing=landing, work=work, scratch=str(scratch), pages=str(pages))))
@@ -179,7 +200,7 @@ def load_files(
                 results, chunk_failed = [], False
                 for work, future in futures:
                     try:
-                        result = future.result()
+                        result = slice_result(future)
                     except Exception as error:  # noqa: BLE001 - reported below, naming the files
                         failed.append((list(work.files), error))
                         chunk_failed = True
@@ -197,10 +218,11 @@ def load_files(
             refresh_index(pages.parent)
     if failed:
         names = sorted({name for files_, _ in failed for name in files_})
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         error = failed[0][1]
+        if isinstance(error, DiskFull):
+            raise DiskFull(f"{error}; {left_out} file(s) not loaded, the next run loads them")
         raise SlicesFailed(
-            f"a worker failed on {shown} ({type(error).__name__}: {mask_identifiers(str(error))}); "
+            f"a worker failed on {listed(names)} ({type(error).__name__}: {escaped(str(error))}); "
             f"{left_out} file(s) not loaded, the rest are (the next run, or backfill --resume, redoes them)"
         )
 
@@ -222,7 +244,8 @@ def load_publish_report(
         book.freshness = check_deliveries(warehouse, book.run_id, run_date)
 
     log.info("4/4 Writing the coverage report")
-    write_coverage_report(warehouse)
+    explained = publish_explanation(warehouse)
+    write_coverage_report(warehouse, explained)
     publish_artifacts(warehouse, book.summary_markdown())
 
 

@@ -4,17 +4,27 @@ running Dask cluster. The writer stays in the run's process whatever is chosen.
 One worker prepares in the run's own process (no second copy of GX and Prefect to start);
 more are processes of their own (`spawn`), which end with the run even when it is killed
 with kill -9. A Dask address is checked before any work: an unreachable scheduler is a
-usage error, not a run that fails half-way.
+usage error, not a run that fails half-way. A run told to stop (SIGTERM, Ctrl-C) does not
+wait for the slices in progress (`preparing`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import shutil
+import signal
 import socket
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from prefect.exceptions import TerminationSignal
+from prefect.futures import PrefectWrappedFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from cakupan.config import dask_address as dask_address_from_env
@@ -23,6 +33,10 @@ from cakupan.warehouse.connection import Refused
 
 DASK_CONNECT_SECONDS = 5
 PARENT_CHECK_SECONDS = 1.0
+# A stopped run whose runner still waits for a busy slice ends this much later, like kill -9.
+STOP_GRACE_SECONDS = 5.0
+# The run waits for a slice in turns this long, so that it hears a signal between them.
+WAIT_TURN_SECONDS = 0.5
 
 
 class DaskUnreachable(Refused):
@@ -81,3 +95,46 @@ def parallelism(runner: TaskRunner) -> int:
     if isinstance(runner, (ProcessPoolTaskRunner, ThreadPoolTaskRunner)):
         return runner._max_workers
     return max(1, sum(worker["nthreads"] for worker in runner.client.scheduler_info()["workers"].values()))
+
+
+def slice_result(future: PrefectWrappedFuture):
+    """A prepared slice's result, waited for in short turns. Python runs a signal's handler
+    (SIGTERM: stop the run) in the main thread once that thread wakes, and the kernel may hand
+    the signal to a busy worker thread instead: a wait without end would then never hear it."""
+    while not future.wrapped_future.done():
+        future.wait(WAIT_TURN_SECONDS)
+    return future.result()
+
+
+@contextmanager
+def preparing(runner: TaskRunner, scratch: Path, say) -> Iterator[TaskRunner]:
+    """The runner, started for the block. Told to stop (SIGTERM from timeout, systemd or a pod
+    stop; Ctrl-C), the run abandons the slices in progress at once: its worker processes are
+    killed and its scratch removed. A slice in a thread of this process (one worker) cannot be
+    interrupted and would hold the process until it is done, so if the runner has not stopped
+    STOP_GRACE_SECONDS later, the process ends there, leaving what kill -9 leaves (its audit
+    row is closed as CRASHED by the next run, which redoes its files)."""
+    with runner:
+        try:
+            yield runner
+        except (TerminationSignal, KeyboardInterrupt) as stop:
+            number = stop.signal if isinstance(stop, TerminationSignal) else signal.SIGINT
+            say(f"stopping on {signal.Signals(number).name}: the slices being prepared are abandoned "
+                f"(files loaded so far are kept; the next run redoes the rest)")
+            _abandon(scratch)
+            threading.Thread(target=_end_process, args=(scratch, number), name="stop", daemon=True).start()
+            raise
+
+
+def _abandon(scratch: Path) -> None:
+    for worker in multiprocessing.active_children():  # this run's worker processes, never another's
+        worker.kill()
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _end_process(scratch: Path, number: int) -> None:
+    time.sleep(STOP_GRACE_SECONDS)
+    _abandon(scratch)  # a busy slice may have written more since
+    print(f"error: stopped by {signal.Signals(number).name} while a slice was being prepared", file=sys.stderr,
+          flush=True)
+    os._exit(128 + number)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -17,10 +17,15 @@ import pyarrow as pa
 
 from cakupan.config import FreshnessThresholds
 from cakupan.ingest.extracts import KINDS
+from cakupan.warehouse.clock import utc_now
+from cakupan.warehouse.versions import keep_replaced_rows
 
 LOADED = "LOADED"
 REJECTED = "REJECTED"
 SUPERSEDED = "SUPERSEDED"
+# A file that changed while a worker read it: neither loaded nor rejected, never recorded in
+# audit.extract_files; the next run takes it once it has settled.
+UNSETTLED = "NOT SETTLED"
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,16 @@ def quarantine_table(rows: list[QuarantineRow]) -> pa.Table:
 def record_outcomes(
     con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome], run_id: str
 ) -> None:
-    """Write audit rows; earlier loaded versions of these names become SUPERSEDED.
+    """Write audit rows (not of UNSETTLED files); earlier loaded versions of these names become SUPERSEDED.
 
-    Their raw rows are deleted (a rejected re-delivery also stops the old rows counting),
-    as are quarantine rows of a version being reloaded. Runs in the caller's transaction.
+    Their raw rows stop counting (also after a rejected re-delivery) and move to
+    raw.superseded_* for explanations; quarantine rows of a version being reloaded are
+    deleted. Runs in the caller's transaction.
     """
+    outcomes = [o for o in outcomes if o.status != UNSETTLED]
     if not outcomes:
         return
-    processed_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    processed_at = utc_now()
     incoming = pa.Table.from_pylist(
         [
             {
@@ -103,6 +110,7 @@ def record_outcomes(
     )
     con.register("incoming_files", incoming)
     try:
+        keep_replaced_rows(con, "incoming_files")
         con.execute(
             f"""
             update audit.extract_files set status = '{SUPERSEDED}'

@@ -2,6 +2,11 @@
 the plan of work: chunks of files (one writer transaction each) cut into slices (one
 worker's unit: a slice holds every row of its keys).
 
+A file is due only once it is settled: its size and modification time unchanged for
+`settle_seconds` (BPJS may still be copying it), and unchanged while its bytes are hashed; a
+worker checks again after reading it (`unchanged_since_discovery`). A file still changing is
+listed as not settled and left for the next run.
+
 Nightly (`until`) picks files dated on or before `until` that are new or changed;
 backfill (`start`, `end`) picks every file in the range, changed or not, except those
 whose current bytes were loaded at or after `loaded_since` (resume). Names with an
@@ -13,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -44,6 +50,7 @@ class LandedFile:
     extract_date: date | None  # None when the name holds an impossible date
     sha256: str
     size: int
+    mtime_ns: int = 0  # as discovery saw it; a worker reads the file only if it is still so
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Discovery:
     skipped: list[str] = field(default_factory=list)  # identical or already (re)loaded
     skipped_rejected: list[str] = field(default_factory=list)  # identical to a rejected version
     ignored: list[str] = field(default_factory=list)  # subfolders, names matching nothing
+    unsettled: list[str] = field(default_factory=list)  # still changing: left for the next run
 
 
 def file_sha256(path: Path) -> str:
@@ -65,6 +73,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def look(path: Path, kind: str, extract_date: date | None) -> LandedFile | None:
+    """The file as it is now (size, mtime, sha256), or None when it changed while hashed."""
+    before = path.stat()
+    sha256 = file_sha256(path)
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        return None
+    return LandedFile(path.name, kind, extract_date, sha256, after.st_size, after.st_mtime_ns)
+
+
+def unchanged_since_discovery(path: Path, landed: LandedFile, sha256_read: str) -> bool:
+    """Still the bytes discovery saw: same sha256 as read, same size and mtime after reading."""
+    try:
+        now = path.stat()
+    except OSError:
+        return False
+    return (now.st_size, now.st_mtime_ns, sha256_read) == (landed.size, landed.mtime_ns, landed.sha256)
+
+
+def _settled(path: Path, settle_seconds: float, now: float) -> bool:
+    """Unchanged for `settle_seconds` by its modification time (one in the future is not)."""
+    return settle_seconds <= 0 or now - path.stat().st_mtime >= settle_seconds
+
+
 def discover(
     landing: Path,
     con: duckdb.DuckDBPyConnection,
@@ -73,6 +105,7 @@ def discover(
     start: date | None = None,
     end: date | None = None,
     loaded_since: datetime | None = None,
+    settle_seconds: float = 0,
 ) -> Discovery:
     """What the landing holds against audit.extract_files; reads, never writes."""
     if not landing.is_dir():
@@ -84,8 +117,8 @@ def discover(
         raise ValueError(f"start {start} is after end {end}")
     if loaded_since is not None and not backfill:
         raise ValueError("loaded_since (resume) applies to a backfill only")
-    if loaded_since is not None and loaded_since.tzinfo is not None:
-        loaded_since = loaded_since.astimezone(timezone.utc).replace(tzinfo=None)
+    if loaded_since is not None and loaded_since.tzinfo is None:
+        raise ValueError("loaded_since must be a UTC instant (timezone-aware), as audit.extract_files keeps them")
 
     def due(extract_date: date) -> bool:
         if backfill:
@@ -97,6 +130,7 @@ def discover(
     by_date: dict[tuple[str, date], list[LandedFile]] = {}
     impossible: list[LandedFile] = []
     inside = Path(os.path.realpath(landing))
+    now = time.time()
     for path in sorted(landing.iterdir()):
         parsed = parse_name(path.name)
         if parsed is None or not (path.is_symlink() or path.is_file()):
@@ -116,7 +150,10 @@ def discover(
         if not path.is_file():
             found.ignored.append(path.name)
             continue
-        landed = LandedFile(path.name, kind, extract_date, file_sha256(path), path.stat().st_size)
+        landed = look(path, kind, extract_date) if _settled(path, settle_seconds, now) else None
+        if landed is None:
+            found.unsettled.append(path.name)
+            continue
         if extract_date is None:
             impossible.append(landed)
         else:
@@ -209,6 +246,8 @@ class Slice:
     files: tuple[str, ...]
     part: int = 0
     parts: int = 1
+    # the files as discovery saw them: the worker loads one only if it is still so
+    seen: tuple[LandedFile, ...] = field(default=(), compare=False)
 
     @property
     def name(self) -> str:
@@ -245,7 +284,7 @@ def plan(
                 names = tuple(landed.name for landed in group)
                 size = sum(map(_estimated_bytes, group))
                 parts = max(1, min(parts_per_file, -(-size // slice_bytes)))
-                slices.extend(Slice(kind, names, part, parts) for part in range(parts))
+                slices.extend(Slice(kind, names, part, parts, tuple(group)) for part in range(parts))
         chunks.append(Chunk(tuple(chunk_files_), tuple(slices)))
     return chunks
 

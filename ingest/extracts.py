@@ -22,13 +22,14 @@ KEY_COLUMNS = {"employers": "npp", "enrolments": "kpj"}
 PERSONAL_COLUMNS = ("nik", "kpj")
 
 # ASCII digits only: \d would also match other scripts' digits (employers_２０２５１１１７.csv).
-NAME_PATTERN = re.compile(r"^(employers|enrolments)_([0-9]{8})\.csv(\.gz)?$")
+# Matched in full (fullmatch): `$` would also match before a trailing newline.
+NAME_PATTERN = re.compile(r"(employers|enrolments)_([0-9]{8})\.csv(\.gz)?")
 
 
 def parse_name(name: str) -> tuple[str, date | None] | None:
     """(kind, extract date) of a landing name; None if it matches no pattern; the date is
     None when impossible (employers_20250231.csv)."""
-    matched = NAME_PATTERN.match(name)
+    matched = NAME_PATTERN.fullmatch(name)
     if not matched:
         return None
     try:

@@ -1,4 +1,4 @@
-"""The single writer: settle each file of a chunk from its slices' results, then write the
+"""The single writer: decide each file of a chunk from its slices' results, then write the
 audit rows, the quarantine and raw.* in one transaction, reading the workers' Parquet.
 
 A process killed mid-way leaves no partial file, and a re-delivery's old rows stop
@@ -15,9 +15,10 @@ from datetime import date
 
 import duckdb
 
-from cakupan.ingest.audit import LOADED, REJECTED, FileOutcome, insert_quarantine, record_outcomes
+from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome, insert_quarantine, record_outcomes
 from cakupan.ingest.extracts import KINDS, breaker_reason, breaker_trips
 from cakupan.ingest.pseudonymise import SliceResult
+from cakupan.ingest.read.masking import escaped
 from cakupan.warehouse.connection import transaction
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKeyMismatch, check_key
 
@@ -34,13 +35,14 @@ class _FileTotals:
     rules: Counter = field(default_factory=Counter)
     schema_drift: tuple[str, ...] = ()
     rejected_reason: str | None = None
+    changed: bool = False
 
 
 def load_chunk(con: duckdb.DuckDBPyConnection, results: Sequence[SliceResult], run_id: str) -> list[FileOutcome]:
-    """Settle and write every file of `results` (all slices of a chunk) in one commit."""
+    """Decide and write every file of `results` (all slices of a chunk) in one commit."""
     _check_complete(results)
     totals = _totals(results)
-    outcomes = [_settle(file) for file in totals.values()]
+    outcomes = [_outcome(file) for file in totals.values()]
     loading = [o.name for o in outcomes if o.status == LOADED]
     fingerprints = {
         r.key_fingerprint for r in results
@@ -99,16 +101,20 @@ def _totals(results: Sequence[SliceResult]) -> dict[str, _FileTotals]:
             total.rows_duplicate += part.rows_duplicate
             total.rules.update(part.rule_counts)
             total.rejected_reason = total.rejected_reason or part.rejected_reason
+            total.changed = total.changed or part.changed
     return totals
 
 
-def _settle(file: _FileTotals) -> FileOutcome:
+def _outcome(file: _FileTotals) -> FileOutcome:
     identity = dict(
         name=file.name, kind=file.kind, extract_date=file.extract_date, sha256=file.sha256,
         schema_drift=file.schema_drift,
     )
+    if file.changed:
+        return FileOutcome(status=UNSETTLED, reason="not settled yet: it changed while it was read", **identity)
     if file.rejected_reason:
-        return FileOutcome(status=REJECTED, reason=file.rejected_reason, **identity)
+        # a reason may quote the file's header or a line: one printable line in audit and logs
+        return FileOutcome(status=REJECTED, reason=escaped(file.rejected_reason), **identity)
     counts = dict(
         rows_read=file.rows_read, rows_loaded=file.rows_passing,
         rows_quarantined=file.rows_quarantined, rows_duplicate=file.rows_duplicate,

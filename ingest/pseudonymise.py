@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cakupan.ingest.audit import QuarantineRow, quarantine_table
-from cakupan.ingest.discover import Slice
+from cakupan.ingest.discover import Slice, unchanged_since_discovery
 from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.ingest.read import ROWS_TABLE, Staged, read_slice, scratch_database
 from cakupan.ingest.read.masking import masked_record
@@ -47,6 +47,7 @@ class SliceFile:
     rule_counts: dict[str, int] = field(default_factory=dict)
     schema_drift: tuple[str, ...] = ()
     rejected_reason: str | None = None
+    changed: bool = False  # not the bytes discovery saw (still being delivered): not settled
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,15 @@ def prepare_slice(
     Docs pages (if `pages`) into that folder."""
     if work.kind == "enrolments" and key is None:
         raise KeyNeeded(f"{work.name}: enrolments need the pseudonymisation key")
-    with scratch_database() as con:
+    with scratch_database(out_dir) as con:
         staged = read_slice(con, landing, work, shared=out_dir / "staging")
+        # after every byte was read: a file that changed since discovery is not settled
+        changed = frozenset(
+            seen.name for seen in work.seen
+            if not unchanged_since_discovery(landing / seen.name, seen, staged.files[seen.name].sha256)
+        )
         failures = validate_slice(con, staged, pages, work.name)
-        return pseudonymise(con, staged, failures, key, work, out_dir)
+        return pseudonymise(con, staged, failures, key, work, out_dir, changed)
 
 
 def pseudonymise(
@@ -81,6 +87,7 @@ def pseudonymise(
     key: PiiKey | None,
     work: Slice,
     out_dir: Path,
+    changed: frozenset[str] = frozenset(),
 ) -> SliceResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     failing = pa.table(
@@ -120,7 +127,7 @@ def pseudonymise(
             rows_read=read.rows_read, rows_passing=passing.get(read.name, 0),
             rows_quarantined=quarantined[read.name], rows_duplicate=read.rows_duplicate,
             rule_counts=dict(rules[read.name]), schema_drift=read.schema_drift,
-            rejected_reason=read.rejected_reason,
+            rejected_reason=read.rejected_reason, changed=read.name in changed,
         )
         for read in staged.files.values()
     )

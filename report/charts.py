@@ -1,7 +1,8 @@
 """The report's charts, each drawn twice by matplotlib (Figure objects, no pyplot: no global
 state): wide for a desktop and narrow for a phone, so that their text stays legible at the
 width they are shown. The page inlines both as SVG (text kept as text) and shows the one that
-fits; the wide one is also written as a PNG file.
+fits; the wide one is also written as a PNG file, the raster of the same drawing (each figure
+is laid out once and drawn once per format).
 
 Legends sit outside the plotting area, so they never cover data. Names are wrapped, never
 cut; where a phone has room only for a sector letter, the letter carries the full name as a
@@ -27,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from PIL import Image
 
 from cakupan.report.formatting import MONTHS, SUPPRESSED, format_number, format_percent, is_missing, is_true
 
@@ -46,6 +48,8 @@ COVERAGE_COLOUR = "#1f5fa8"
 FORMAL_COLOUR = "#f0a030"
 TARGET_COLOUR = "#c0392b"
 WORKFORCE_COLOUR = "#9aa5b1"
+GAIN_COLOUR = "#3a9a5b"
+LOSS_COLOUR = "#c0392b"
 
 CITY = "city_coverage"
 COMPOSITION = "composition"
@@ -53,7 +57,8 @@ SECTOR = "sector_coverage"
 DISTRICT = "district_coverage"
 COMPLIANCE = "compliance"
 HISTORY = "city_coverage_history"
-CHART_NAMES = (CITY, COMPOSITION, SECTOR, DISTRICT, COMPLIANCE, HISTORY)
+BRIDGE = "city_bridge"
+CHART_NAMES = (CITY, COMPOSITION, SECTOR, DISTRICT, COMPLIANCE, HISTORY, BRIDGE)
 CHART_FILES = tuple(f"{name}.png" for name in CHART_NAMES)
 
 _SVG = "http://www.w3.org/2000/svg"
@@ -102,7 +107,7 @@ class _Drawing:
 
     def __init__(self, chart: str, variant: Variant, height: float, **subplots):
         self.chart, self.variant = chart, variant
-        self.fig = Figure(figsize=(variant.width, height), layout="constrained")
+        self.fig = Figure(figsize=(variant.width, height), dpi=PNG_DPI, layout="constrained")
         self.tooltips: dict[str, str] = {}
         self.subplots = subplots
 
@@ -130,25 +135,32 @@ class _Drawing:
             if tooltip:
                 self.tooltips[self.gid("label", key)] = tooltip
 
+    def png(self) -> bytes:
+        """Lay the figure out and render it once with Agg; the PNG is that raster. The layout
+        is kept for svg() (savefig would search for it again, drawing the figure twice)."""
+        canvas = FigureCanvasAgg(self.fig)  # Agg explicitly: no display, no pyplot state
+        canvas.draw()
+        self.fig.set_layout_engine(None)
+        width, height = canvas.get_width_height()
+        buffer = io.BytesIO()
+        Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(buffer, format="png")
+        return buffer.getvalue()
+
     def svg(self) -> str:
+        """The SVG, drawn once on the layout png() found (laid out here when there is no PNG)."""
+        if self.fig.get_layout_engine() is not None:
+            self.fig.draw_without_rendering()
+            self.fig.set_layout_engine(None)
         buffer = io.StringIO()
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": self.chart}):
             self.fig.savefig(buffer, format="svg", metadata={"Date": None})
         return _inline(buffer.getvalue(), self.tooltips)
 
-    def png(self) -> bytes:
-        """Call after svg(): the layout found for the SVG is kept, not searched for again."""
-        buffer = io.BytesIO()
-        self.fig.set_layout_engine("none")
-        FigureCanvasAgg(self.fig)  # Agg explicitly: no display, no pyplot state
-        self.fig.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
-        return buffer.getvalue()
-
 
 def _render(name: str, title: str, draw: Callable[[Variant], _Drawing]) -> Chart:
     drawings = {variant.name: draw(variant) for variant in VARIANTS}
-    svgs = {key: drawing.svg() for key, drawing in drawings.items()}
-    return Chart(name, title, svgs, drawings[WIDE.name].png())
+    png = drawings[WIDE.name].png()
+    return Chart(name, title, {key: drawing.svg() for key, drawing in drawings.items()}, png)
 
 
 def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
@@ -430,6 +442,69 @@ def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
         return drawing
 
     return _render(HISTORY, f"Cakupan {year} per tanggal data terbitan (coverage as published, by as-of date)", draw)
+
+
+def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
+    """A waterfall of the city's covered persons of ``year`` from one publication to the next:
+    ``steps`` are (key, label, value): the first and last are the two published totals, those
+    between the effects, each floating from the running total it moves."""
+    keys = [key for key, _, _ in steps]
+    labels = [label for _, label, _ in steps]
+    totals = (0, len(steps) - 1)
+    running, spans = steps[0][2], []
+    for index, (_, _, value) in enumerate(steps):
+        if index in totals:
+            spans.append((None, value))
+        else:
+            spans.append((running, running + value))
+            running += value
+    reached = [value for span in spans for value in span if value is not None]
+    # the effects are small beside the totals: the axis starts near them, not at zero
+    pad = max((max(reached) - min(reached)) * 0.35, 1)
+    bottom, top = max(0, min(reached) - pad), max(reached) + pad * 0.6
+    texts = [format_number(value) if index in totals else ("+" if value > 0 else "−" if value < 0 else "±")
+             + format_number(abs(value)) for index, (_, _, value) in enumerate(steps)]
+
+    def draw(variant: Variant) -> _Drawing:
+        narrow = variant.narrow
+        drawing = _Drawing(BRIDGE, variant, 0.5 * len(steps) + 1.2 if narrow else 3.6)
+        ax = drawing.fig.add_subplot()
+        starts = [bottom if start is None else min(start, end) for start, end in spans]
+        lengths = [end - bottom if start is None else abs(end - start) for start, end in spans]
+        colours = [COVERAGE_COLOUR if start is None else GAIN_COLOUR if end >= start else LOSS_COLOUR
+                   for start, end in spans]
+        positions = list(range(len(steps)))
+        if narrow:
+            bars = ax.barh(positions, lengths, left=starts, color=colours, height=0.6)
+            ax.set_xlim(bottom, top)
+            ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
+        else:
+            bars = ax.bar(positions, lengths, bottom=starts, color=colours, width=0.6)
+            ax.set_ylim(bottom, top)
+            ax.yaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
+            ax.set_ylabel("Pekerja tercakup (covered persons)", fontsize=variant.font - 0.5)
+        for bar, (start, end), text in zip(bars, spans, texts):
+            level = max(end, start if start is not None else end)
+            if narrow:
+                ax.annotate(text, (level, bar.get_y() + bar.get_height() / 2), va="center", ha="left",
+                            fontsize=variant.font - 1, xytext=(3, 0), textcoords="offset points")
+            else:
+                ax.annotate(text, (bar.get_x() + bar.get_width() / 2, level), ha="center", va="bottom",
+                            fontsize=variant.font - 1, xytext=(0, 2), textcoords="offset points")
+        drawing.name_bars(bars, keys)
+        if narrow:
+            drawing.label_ticks(ax, positions, labels, keys)
+            ax.invert_yaxis()
+            _tidy(ax, grid="x", variant=variant)
+        else:
+            ax.set_xticks(positions, ["\n".join(textwrap.wrap(label, 16)) for label in labels],
+                          fontsize=variant.font - 0.5)
+            _tidy(ax, grid="y", variant=variant)
+        return drawing
+
+    return _render(BRIDGE, f"Mengapa cakupan {year} bergerak (why the figure moved)", draw)
 
 
 def _short_date(day) -> str:

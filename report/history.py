@@ -5,17 +5,12 @@ the shown year as published on each as_of (for the history chart)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 import pandas as pd
 
 from cakupan.report.data import PublishedTable, publish_frame
-from cakupan.warehouse.history import HISTORY_TABLES, PublishedRecord, publications
-
-
-class NothingPublished(LookupError):
-    """No publication is as of the asked day or before."""
+from cakupan.warehouse.history import HISTORY_TABLES, PublishedRecord, previous_with_other_as_of
 
 
 @dataclass(frozen=True)
@@ -34,17 +29,6 @@ class PublishedHistory:
         return rows[["as_of", "coverage_rate"]].sort_values("as_of").reset_index(drop=True)
 
 
-def publication_as_of(con: duckdb.DuckDBPyConnection, day: date) -> PublishedRecord:
-    """The latest publication whose as_of is on or before ``day``."""
-    found = publications(con, "as_of <= ?", [day])
-    if found:
-        return found[0]
-    first = publications(con, "as_of is not null")
-    since = (f" (the first publication is as of {min(p.as_of for p in first)})" if first
-             else " (nothing has been published yet)")
-    raise NothingPublished(f"nothing was published as of {day} or before{since}")
-
-
 def read_publication(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, PublishedTable]:
     """The coverage tables as that publication published them, in the report's form."""
     return {
@@ -54,8 +38,7 @@ def read_publication(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, P
 
 
 def read_history(con: duckdb.DuckDBPyConnection, shown: PublishedRecord) -> PublishedHistory:
-    earlier = publications(con, "published_at <= ?", [shown.published_at])
-    previous = next((p for p in earlier if p.as_of != shown.as_of and p.as_of is not None), None)
+    previous = previous_with_other_as_of(con, shown)
     previous_city = None
     if previous is not None:
         previous_city = con.execute(

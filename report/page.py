@@ -12,12 +12,14 @@ from cakupan.report import charts
 from cakupan.report.changes import headline_changes
 from cakupan.report.charts import Chart
 from cakupan.report.data import CITY, COMPLIANCE, DISTRICT, SECTOR, PublishedTable
+from cakupan.report.explanation import bridge_steps, largest_effect_sentence
 from cakupan.report.files import export_file_names
 from cakupan.report.history import PublishedHistory
 from cakupan.report.formatting import format_date, format_number, format_percent, is_missing, is_true
 from cakupan.report.suppression import SMALL_CELL_LIMIT
 from cakupan.report.tables import Table, city_table, district_table, employer_table, sector_table
 from cakupan.ingest.audit import Freshness
+from cakupan.transforms.explain import Explanation
 
 WORK_LIST_LENGTH = 10
 TABLE_DESCRIPTIONS = {
@@ -132,11 +134,13 @@ def build_page(
     sector_names_en: dict[str, str],
     banners: list[Banner] | None = None,
     history: PublishedHistory | None = None,
+    bridge: Explanation | None = None,
 ) -> Page:
     """The page's HTML and the chart PNGs it links (empty marts: a page that says so).
 
     ``history`` (the publication shown and those before it) adds the publication line, each
-    headline's change since the previous as_of and the chart of the year's rate per as_of.
+    headline's change since the previous as_of and the chart of the year's rate per as_of;
+    ``bridge`` (the city's, when the headline year moved) a waterfall of why it moved.
     """
     latest = latest_city_row(published)
     if latest is None:
@@ -146,7 +150,8 @@ def build_page(
 
     year = int(latest["year"])
     city = published[CITY].frame.sort_values("year").reset_index(drop=True)
-    sections = [
+    sections = [] if bridge is None else [_bridge_section(bridge)]
+    sections += [
         Section(
             "Cakupan kota per tahun (city coverage by year)",
             "Pekerja tercakup (covered persons) dibagi angkatan kerja BPS (workforce), pada "
@@ -253,6 +258,23 @@ def _history_section(history: PublishedHistory | None, latest: pd.Series) -> Sec
         f"({format_number(len(rates))} tanggal, {format_date(rates['as_of'].iloc[0])} sampai "
         f"{format_date(rates['as_of'].iloc[-1])}): angka bergerak karena data baru dan kiriman ulang BPJS.",
         [charts.history_chart(rates, year, latest["target_rate"])],
+        [],
+    )
+
+
+def _bridge_section(bridge: Explanation) -> Section:
+    """Beside the headline change: the city's bridge as a waterfall and its largest effect in
+    words; a sentence only, when the causes are not known."""
+    since = f"sejak data per {format_date(bridge.p0.as_of)}"
+    title = f"Mengapa cakupan {bridge.year} berubah {since} (why the figure moved)"
+    if bridge.unknown or bridge.problems:
+        return Section(title, "Penyebab perubahan tidak dapat dirinci: terbitan sebelumnya mendahului "
+                       "pencatatan berkas data yang berlaku (the causes are not known).", [], [])
+    row = bridge.row("city")
+    return Section(
+        title,
+        f"{format_number(row.p0)} → {format_number(row.p1)} pekerja tercakup. {largest_effect_sentence(row)}",
+        [charts.bridge_chart(bridge_steps(bridge), bridge.year)],
         [],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,10 +12,12 @@ import duckdb
 from cakupan.config import freshness_thresholds
 from cakupan.report.data import no_target_path, read_published, read_sector_names_en, read_target_path
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
-from cakupan.report.history import publication_as_of, read_history, read_publication
-from cakupan.report.page import build_page, freshness_banners
+from cakupan.report.history import read_history, read_publication
+from cakupan.report.explanation import city_bridge
+from cakupan.report.page import build_page, freshness_banners, latest_city_row
 from cakupan.ingest.audit import freshness_of_latest_run
-from cakupan.warehouse.history import latest_publication
+from cakupan.transforms.explain import Explanation
+from cakupan.warehouse.history import latest_publication, publication_as_of
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,10 @@ class ReportFiles:
         return (self.index, *self.charts, *self.exports)
 
 
-def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on: date | None = None) -> ReportFiles:
+def write_report(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on: date | None = None,
+    explained: Sequence[Explanation] = (),
+) -> ReportFiles:
     """Write ``index.html``, the PNG charts and the Parquet/CSV exports into ``out_dir``.
 
     By default the report of the current marts (the latest publication), with the changes
@@ -39,6 +45,8 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on:
     or before that day, from history.* alone (raises NothingPublished when there is none):
     the coverage tables, changes and history chart of then; no employer work list, target
     path beyond the published years or freshness banner, which history does not keep.
+    When the headline year moved, the city's bridge beside it is taken from ``explained``
+    (what the run already computed) when it is there, else computed.
 
     Files keep their names from run to run (each run replaces them); report files an
     earlier run wrote and this one did not (charts, once the marts are empty) are removed.
@@ -55,7 +63,10 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on:
         published = read_publication(con, shown.run_id)
         target_path, names_en, freshness = no_target_path(), {}, None
     history = read_history(con, shown) if shown is not None else None
-    page = build_page(published, target_path, names_en, banners=freshness_banners(freshness), history=history)
+    latest = latest_city_row(published)
+    bridge = city_bridge(con, history, int(latest["year"]), explained) if history and latest is not None else None
+    page = build_page(published, target_path, names_en, banners=freshness_banners(freshness), history=history,
+                      bridge=bridge)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     exports = write_exports(published, out_dir)

@@ -93,6 +93,27 @@ def dependency_order(models: list[Model]) -> list[Model]:
     return ordered
 
 
+def models_behind(relations: set[str], models: list[Model]) -> list[Model]:
+    """The models that build ``relations`` and every model they read, in running order."""
+    by_relation = {model.relation: model for model in models}
+    needed, to_visit = set(), list(relations)
+    while to_visit:
+        relation = to_visit.pop()
+        if relation not in needed:
+            needed.add(relation)
+            to_visit += by_relation[relation].depends_on()
+    return [model for model in models if model.relation in needed]
+
+
+def run_models(con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
+    """Create each model's table or view, in the given order."""
+    for model in models:
+        try:
+            con.execute(model.create_statement())
+        except duckdb.Error as exc:
+            raise TransformError(f"{model.source_file}: {exc}") from exc
+
+
 def build(con: duckdb.DuckDBPyConnection, publication: Publication | None = None) -> PublishedRecord | None:
     """Rebuild staging, core and the published mart tables from all loaded data.
 
@@ -106,11 +127,7 @@ def build(con: duckdb.DuckDBPyConnection, publication: Publication | None = None
     record = None
     con.execute("begin transaction")
     try:
-        for model in models:
-            try:
-                con.execute(model.create_statement())
-            except duckdb.Error as exc:
-                raise TransformError(f"{model.source_file}: {exc}") from exc
+        run_models(con, models)
         if publication is not None:
             record = append_publication(con, publication)
     except BaseException:

@@ -10,6 +10,7 @@ from typing import Iterator
 import duckdb
 
 from cakupan.config import duckdb_memory_limit
+from cakupan.warehouse.clock import upgrade_to_utc_instants
 
 SCHEMA_SQL = files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
 
@@ -34,9 +35,12 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
             raise WarehouseBusy(f"{path}: another process is writing the warehouse") from exc
         raise
     con.execute("set enable_progress_bar = false")
+    # TIMESTAMPTZ values come back (and print) in the session's zone: UTC, whatever the machine's
+    con.execute("set TimeZone = 'UTC'")
     con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
     if not read_only:
         con.execute(SCHEMA_SQL)
+        upgrade_to_utc_instants(con)
     return con
 
 

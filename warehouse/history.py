@@ -7,9 +7,12 @@ coverage mart's rows (run_id first); nothing here updates or deletes a history r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import duckdb
+
+from cakupan.warehouse.clock import utc_now
+from cakupan.warehouse.versions import record_files_in_force
 
 # The published tables whose figures are kept (the employer work list is a current to-do
 # list, not a figure the office reports).
@@ -49,9 +52,10 @@ def append_publication(con: duckdb.DuckDBPyConnection, publication: Publication)
     previous = latest_publication(con)
     changed = previous is None or any(_figures_differ(con, table, previous.run_id) for table in HISTORY_TABLES)
     [(as_of,)] = con.execute("select as_of from core.as_of").fetchall()
-    published_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    published_at = utc_now()
     for table in HISTORY_TABLES:
         con.execute(f"insert into history.{table} select ?, * from mart.{table}", [run_id])
+    record_files_in_force(con, run_id)
     con.execute(
         "insert into history.publications values (?, ?, ?, ?, ?, ?, ?)",
         [run_id, publication.flow, published_at, as_of, publication.files_loaded,
@@ -76,6 +80,40 @@ def publications(
         parameters or [],
     ).fetchall()
     return [PublishedRecord(*row) for row in rows]
+
+
+class NothingPublished(LookupError):
+    """No publication is as of the asked day or before."""
+
+
+def publication_as_of(con: duckdb.DuckDBPyConnection, day: date) -> PublishedRecord:
+    """The latest publication whose as_of is on or before ``day``."""
+    found = publications(con, "as_of <= ?", [day])
+    if found:
+        return found[0]
+    first = publications(con, "as_of is not null")
+    since = (f" (the first publication is as of {min(p.as_of for p in first)})" if first
+             else " (nothing has been published yet)")
+    raise NothingPublished(f"nothing was published as of {day} or before{since}")
+
+
+def find_publication(con: duckdb.DuckDBPyConnection, run_id_or_day: str) -> PublishedRecord:
+    """A publication by its run id, or by a day (YYYY-MM-DD): the latest as of it or before."""
+    found = publications(con, "run_id = ?", [run_id_or_day])
+    if found:
+        return found[0]
+    try:
+        day = date.fromisoformat(run_id_or_day)
+    except ValueError:
+        raise NothingPublished(f"no publication has run id {run_id_or_day!r} (give a run id or a date, YYYY-MM-DD)") from None
+    return publication_as_of(con, day)
+
+
+def previous_with_other_as_of(con: duckdb.DuckDBPyConnection, shown: PublishedRecord) -> PublishedRecord | None:
+    """The latest publication before ``shown`` with a different (known) as_of: what the
+    changes beside the headline figures, and an explanation by default, compare with."""
+    earlier = publications(con, "published_at <= ?", [shown.published_at])
+    return next((p for p in earlier if p.as_of != shown.as_of and p.as_of is not None), None)
 
 
 def latest_publication(con: duckdb.DuckDBPyConnection) -> PublishedRecord | None:

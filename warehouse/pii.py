@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
 from cakupan.config import PII_KEY_ENV, pii_key_secret
+from cakupan.warehouse.clock import utc_now
 from cakupan.warehouse.connection import Refused, connect
 
 KEY_VARIABLE = PII_KEY_ENV
@@ -135,7 +135,7 @@ def check_key(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
     if not recorded:
         con.execute(
             "insert into audit.pii_key values (?, ?)",
-            [fingerprint, datetime.now(timezone.utc).replace(tzinfo=None)],
+            [fingerprint, utc_now()],
         )
         return
     _refuse_other_key(fingerprint, recorded)

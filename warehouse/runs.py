@@ -8,6 +8,8 @@ from datetime import date, datetime
 
 import duckdb
 
+from cakupan.warehouse.clock import utc_now
+
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -23,7 +25,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, parameters
     existing = con.execute(
         "select started_at from audit.runs where run_id = ?", [run_id]
     ).fetchone()
-    started_at = existing[0] if existing else datetime.now()
+    started_at = existing[0] if existing else utc_now()
     con.execute(
         """
         insert or replace into audit.runs
@@ -49,7 +51,7 @@ def finish_run(
         set finished_at = ?, state = ?, files_loaded = ?, files_rejected = ?, as_of = ?
         where run_id = ?
         """,
-        [datetime.now(), state, files_loaded, files_rejected, as_of, run_id],
+        [utc_now(), state, files_loaded, files_rejected, as_of, run_id],
     )
 
 
@@ -64,7 +66,7 @@ def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
     Only the holder of the writer lock may call this: every other run that ever started
     has ended, so a RUNNING row is one whose process was killed or could not record its end.
     """
-    noticed_at = datetime.now()
+    noticed_at = utc_now()
     closed = con.execute(
         """
         update audit.runs
@@ -73,7 +75,7 @@ def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
         where state = 'RUNNING'
         returning run_id
         """,
-        [noticed_at, noticed_at.isoformat(timespec="seconds")],
+        [noticed_at, f"{noticed_at:%Y-%m-%d %H:%M:%S} UTC"],
     ).fetchall()
     return len(closed)
 

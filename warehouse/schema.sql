@@ -1,4 +1,6 @@
 -- Tables the pipeline owns: created on every connection, idempotent.
+-- Every time kept is a UTC instant (timestamptz; warehouse/clock.py); extract values keep
+-- the extracts' own local timestamps (updated_at).
 -- Published tables (schema mart) are built by transforms/, not here.
 create schema if not exists raw;
 create schema if not exists audit;
@@ -57,7 +59,7 @@ create table if not exists audit.extract_files (
     rows_quarantined bigint,
     rows_duplicate bigint,
     run_id varchar not null,
-    processed_at timestamp not null
+    processed_at timestamptz not null
 );
 
 create table if not exists audit.quarantine (
@@ -72,8 +74,8 @@ create table if not exists audit.runs (
     run_id varchar primary key,
     flow varchar not null,               -- nightly | backfill
     parameters varchar,                  -- JSON
-    started_at timestamp not null,
-    finished_at timestamp,
+    started_at timestamptz not null,
+    finished_at timestamptz,
     state varchar not null,              -- RUNNING | COMPLETED | FAILED | CRASHED
     files_loaded bigint,
     files_rejected bigint,
@@ -85,7 +87,7 @@ alter table audit.runs add column if not exists reason varchar;
 -- Fingerprint of the pseudonymisation key: person counts depend on a stable key.
 create table if not exists audit.pii_key (
     fingerprint varchar not null,
-    recorded_at timestamp not null
+    recorded_at timestamptz not null
 );
 
 -- Warehouses created before a column existed get it when opened.
@@ -99,7 +101,7 @@ create schema if not exists history;
 create table if not exists history.publications (
     run_id varchar not null,
     flow varchar not null,               -- nightly | backfill
-    published_at timestamp not null,     -- UTC
+    published_at timestamptz not null,
     as_of date,                          -- null when nothing was loaded
     files_loaded bigint not null,
     files_rejected bigint not null,
@@ -151,4 +153,30 @@ create table if not exists history.coverage_district_year (
     covered_formal bigint,
     covered_informal bigint,
     covered_vulnerable bigint
+);
+
+-- What an explanation of a change between two publications needs (warehouse/versions.py).
+-- The rows of a file version that is no longer in force (replaced by a re-delivery, or
+-- withdrawn by a rejected one), moved here from raw.* in the transaction that replaces it:
+-- raw.* keeps only the versions in force, so the rebuild of mart.* reads no more than before.
+create table if not exists raw.superseded_employers as select * from raw.employers limit 0;
+create table if not exists raw.superseded_enrolments as select * from raw.enrolments limit 0;
+
+-- One row per publication made since the warehouse keeps its files in force; a publication
+-- without a row here predates that, and what it counted is not known.
+create table if not exists history.publication_files (
+    run_id varchar not null,
+    sequence bigint not null,            -- 1, 2, ... in publication order
+    versions_in_force bigint not null
+);
+
+-- Append-only: the file versions that came into force ('in') or left it ('out') at each
+-- publication, against the previous one. A version is (file_name, sha256).
+create table if not exists history.file_version_changes (
+    run_id varchar not null,
+    file_name varchar not null,
+    kind varchar not null,
+    extract_date date,
+    sha256 varchar not null,
+    change varchar not null              -- in | out
 );

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
 
+from cakupan.config import JAKARTA
 from cakupan.generator.days import SECONDS_PER_DAY, DayText
 from cakupan.generator.faults import FILE_FAULTS, corrupt_rows, write_bad_file
 from cakupan.generator.simulation import (
@@ -29,6 +32,9 @@ OFFICE_OPENS = 7 * 3600 + 30 * 60
 OFFICE_SECONDS = 13 * 3600  # changes are entered 07:30-20:30
 _FAULT_STREAM = {"employers": 1, "enrolments": 2}
 INITIAL_PART_ROWS = 200_000
+# BPJS copies the day's extracts in the evening: each file's modification time is that night,
+# so a landing generated just before a run is settled (CAKUPAN_SETTLE_SECONDS) like a real one.
+DELIVERED_AT = time(22)
 
 
 def _text(values: np.ndarray) -> np.ndarray:
@@ -198,6 +204,7 @@ class Landing:
         self._path("employers", self.start).write_bytes(text.encode("utf-8"))
         self.files_written += 1
         self.initial_employers = []
+        self._delivered([self._path(kind, self.start) for kind in KINDS], self.start)
 
     def _write_delta(self, kind: str, day: int, lines: np.ndarray) -> None:
         columns = EMPLOYER_COLUMNS if kind == "employers" else ENROLMENT_COLUMNS
@@ -217,6 +224,12 @@ class Landing:
             self.bad_rows += bad
             self.header_only_files += not rows
         self.files_written += len(written)
+        self._delivered(written, day)
+
+    def _delivered(self, paths: list[Path], day: int) -> None:
+        night = datetime.combine(date.fromisoformat(self._extract_date(day)), DELIVERED_AT, JAKARTA).timestamp()
+        for path in paths:
+            os.utime(path, (night, night))
 
 
 def _sorted(table: dict[str, np.ndarray], first: str, second: str) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from cakupan.config import settle_seconds
 from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import record_outcomes
 from cakupan.ingest.discover import Discovery, discover
@@ -27,7 +28,8 @@ def discover_files(
     """Discover, and record name-level rejections (superseding loaded versions)."""
     with connect(warehouse) as con:
         found = discover(
-            Path(landing), con, until=until, start=start, end=end, loaded_since=loaded_since
+            Path(landing), con, until=until, start=start, end=end, loaded_since=loaded_since,
+            settle_seconds=settle_seconds(),
         )
         with transaction(con):
             record_outcomes(con, found.rejected, run_id)

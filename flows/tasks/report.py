@@ -10,19 +10,22 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from cakupan.config import report_dir
 from cakupan.report.data import CITY, read_published
+from cakupan.report.explanation import bridges_markdown, bridges_since_previous
 from cakupan.report.summary import report_markdown
 from cakupan.report.tables import city_table
 from cakupan.report.writer import write_report
+from cakupan.transforms.explain import Explanation
 from cakupan.warehouse.connection import connect
 from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="write-report", cache_policy=NO_CACHE, **RETRY_ON_IO)
-def write_coverage_report(warehouse: str) -> str:
-    """Write the HTML/PNG report and exports beside the warehouse; returns the folder."""
+def write_coverage_report(warehouse: str, explained: tuple[Explanation, ...] | list[Explanation] = ()) -> str:
+    """Write the HTML/PNG report and exports beside the warehouse (the city's bridge taken
+    from ``explained`` when it is there); returns the folder."""
     out_dir = report_dir(warehouse)
     with connect(warehouse, read_only=True) as con:
-        write_report(con, out_dir)
+        write_report(con, out_dir, explained=explained)
     return str(out_dir)
 
 
@@ -43,3 +46,18 @@ def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
         key="cakupan-coverage-city-year",
         description="mart.coverage_city_year",
     )
+
+
+@task(name="explain-changes", cache_policy=NO_CACHE, **RETRY_ON_IO)
+def publish_explanation(warehouse: str) -> list[Explanation]:
+    """When this run's publication moved a city figure: a markdown artifact of the city's
+    bridge since the previous publication, per moved year. Returns those bridges."""
+    with connect(warehouse, read_only=True) as con:
+        bridges = bridges_since_previous(con)
+    if bridges:
+        create_markdown_artifact(
+            markdown=bridges_markdown(bridges),
+            key="cakupan-explain",
+            description="Why the published city figures moved since the previous publication",
+        )
+    return bridges

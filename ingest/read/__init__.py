@@ -26,11 +26,13 @@ _SHARED = "staged"  # the name a part attaches its file's shared staging under
 
 
 @contextmanager
-def scratch_database() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB file in a private temporary folder, removed on exit: raw rows (with nik and
-    kpj) stay on the worker that read them. A file rather than memory: DuckDB keeps it
-    compressed (~0.5 GB for 13M rows, against ~2.8 GB in memory)."""
-    folder = Path(tempfile.mkdtemp(prefix="cakupan-read-"))
+def scratch_database(under: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB file in a private folder (0700) made in `under`, removed on exit: raw rows (with
+    nik and kpj) stay on the worker that read them. `under` is the run's scratch folder beside
+    the warehouse, so that what a killed worker or run leaves is found and removed by the next
+    run."""
+    under.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="rows-", dir=under))
     try:
         with _staging_connection(folder / "rows.duckdb") as con:
             yield con

@@ -1,5 +1,6 @@
 """Masking a record before it is kept for the quarantine: nik, kpj, and anything shaped
-like them, wherever it sits (a shifted field, a swapped column)."""
+like them, wherever it sits (a shifted field, a swapped column); and how any untrusted text
+(a landing name, a header, a value) appears in a message: `escaped`, lists `listed`."""
 
 from __future__ import annotations
 
@@ -33,3 +34,30 @@ def _masked(column: str, value: str | None | list[str]) -> str | None | list[str
     if column in PERSONAL_COLUMNS:
         return mask(value)
     return mask_identifiers(value)
+
+
+def escaped(text: str, width: int = 1000) -> str:
+    """Untrusted text as it may appear in a message (console, Prefect log, audit reason): one
+    printable line, whatever it holds. Line breaks, control and invisible characters become
+    their Python escapes (\\n, \\x1b, \\u202e), a backslash is doubled, identifier-like runs
+    are masked: a landing name cannot forge a log line or move the cursor. Cut at `width`
+    characters (a header of 100,000 names is no message)."""
+    return _shortened(mask_identifiers("".join(
+        character if character.isprintable() and character != "\\" else _escape(character)
+        for character in text
+    )), width)
+
+
+def listed(items: list[str], first: int = 5, width: int = 80) -> str:
+    """`a, b, c, d, e and 19,995 more`: the first few items escaped (each cut at `width`
+    characters), then how many more; a list of any length is one short line."""
+    shown = ", ".join(escaped(item, width) for item in items[:first])
+    return shown + (f" and {len(items) - first:,} more" if len(items) > first else "")
+
+
+def _shortened(text: str, width: int) -> str:
+    return text if len(text) <= width else f"{text[: width - 1]}… ({len(text):,} characters)"
+
+
+def _escape(character: str) -> str:
+    return "\\\\" if character == "\\" else repr(character)[1:-1]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
-COMMANDS = ("nightly", "backfill", "generate", "report", "serve", "demo")
+COMMANDS = ("nightly", "backfill", "generate", "report", "explain", "serve", "demo")
 OPTION = re.compile(r"^  (--[a-z-]+)(?: ([A-Z]+))?(?:\s{2,}(\S.*))?$")
 
 
@@ -61,6 +61,7 @@ def test_seed_is_described():
 @pytest.mark.parametrize("command, needed", [
     ("nightly", "CAKUPAN_PII_KEY (required)"),
     ("backfill", "CAKUPAN_PII_KEY (required)"),
+    ("nightly", "CAKUPAN_SETTLE_SECONDS (default 120)"),
     ("demo", "CAKUPAN_PII_KEY is not read"),
     ("serve", "PREFECT_API_URL (required)"),
     ("serve", "PREFECT_UI_API_URL"),

@@ -72,7 +72,7 @@ def test_links_out_of_the_landing_are_rejected_unopened_and_non_ascii_digits_ign
     assert outcomes["enrolments_20250313.csv"].startswith("REJECTED link: points outside the landing")
     assert outcomes["employers_20250313.csv"] == "LOADED "
     assert "employers_２０２５１１１７.csv" not in outcomes
-    assert "ignored (not an extract name, or a folder): employers_２０２５１１１７.csv" in result.stderr
+    assert "ignored 1 name(s) (not an extract name, or a folder): employers_２０２５１１１７.csv" in result.stderr
 
 
 def test_skipped_files_are_counted_apart_loaded_and_rejected(cakupan_command, landing, tmp_path):

@@ -97,3 +97,35 @@ def test_artifacts_summarise_the_run_without_identifiers(prefect_api, landing, p
     assert identifiers
     published = "".join(str(a.data) for a in artifacts)
     assert not [i for i in identifiers if i in published]
+
+
+def test_a_nightly_that_moves_the_published_figures_posts_the_city_bridge_since_the_previous(
+    prefect_api, landing, pii_key, tmp_path
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    def artifacts_of(state) -> dict[str, str]:
+        with get_client(sync_client=True) as client:
+            found = client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+        return {a.key: a.data for a in found}
+
+    warehouse = str(tmp_path / "w.duckdb")
+    first = nightly(as_of=date(2025, 3, 6), landing=str(landing), warehouse=warehouse, return_state=True)
+    second = nightly(as_of=date(2025, 3, 12), landing=str(landing), warehouse=warehouse, return_state=True)
+    unchanged = nightly(as_of=date(2025, 3, 12), landing=str(landing), warehouse=warehouse, return_state=True)
+
+    assert "cakupan-explain" not in artifacts_of(first)  # the first publication has nothing to explain
+    assert "cakupan-explain" not in artifacts_of(unchanged)
+    bridge = artifacts_of(second)["cakupan-explain"]
+    with connect(warehouse, read_only=True) as con:
+        (before, after) = [con.execute(
+            "select covered from history.coverage_city_year where run_id = ? and year = 2025", [str(s.state_details.flow_run_id)]
+        ).fetchone()[0] for s in (first, second)]
+    rows = [line.split(" | ") for line in bridge.splitlines() if line.startswith("| 2025 | covered |")]
+    assert len(rows) == 1
+    p0, corrected, late, backdated, new_period, p1 = (int(v.strip(" |").replace(",", "")) for v in rows[0][2:])
+    assert (p0, p1) == (before, after) and p0 + corrected + late + backdated + new_period == p1
+    assert (corrected, late) == (0, 0) and new_period != 0
+    assert "enrolments_20250312.csv" in bridge  # a newer file behind the effects

@@ -7,7 +7,7 @@ from cakupan.warehouse.connection import connect
 def _run_with(monkeypatch, warehouse, failure):
     calls = []
 
-    def write_report(con, out_dir):
+    def write_report(con, out_dir, **_):
         calls.append(out_dir)
         if len(calls) == 1:
             raise failure

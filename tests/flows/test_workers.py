@@ -264,3 +264,32 @@ def test_a_bad_worker_count_is_refused_in_one_line(prefect_server, landing, tmp_
     assert result.returncode == 2
     assert "CAKUPAN_WORKERS" in result.stderr or "--workers" in result.stderr
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_raw_rows_staged_on_dask_workers_killed_with_their_run_are_removed_by_the_next_run(
+    landing, tmp_path, dask_cluster
+):
+    from tests.faults.test_scratch import leftovers, staged_rows
+
+    tmpdir = tmp_path / "worker-tmp"
+    tmpdir.mkdir()
+    cluster = dask_cluster(worker_env={"TMPDIR": str(tmpdir)})
+    warehouse = tmp_path / "w" / "w.duckdb"
+    # embedded Prefect: a run killed holding the shared server's writer slot would hold it until its lease ends
+    run = backfill(landing, warehouse, None, "--dask-address", cluster.address, wait=False)
+    deadline = time.monotonic() + 300
+    while not staged_rows(warehouse.parent, tmpdir) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.01)
+    for process in [run, *cluster.workers]:  # the run and the machines preparing its slices all die at once
+        os.kill(process.pid, signal.SIGKILL)
+    run.communicate()
+    for worker in cluster.workers:
+        worker.wait()
+    staged = staged_rows(warehouse.parent, tmpdir)
+    assert staged, "the kill came before or after preparation"
+    assert all(path.is_relative_to(warehouse.parent / "scratch") for path in staged), staged
+
+    again = backfill(landing, warehouse, None, "--workers", "1", env={"TMPDIR": str(tmpdir)})
+    assert again.returncode == 0, again.stderr
+    assert len(loaded_files(warehouse)) == 24
+    assert leftovers(warehouse, tmpdir) == []

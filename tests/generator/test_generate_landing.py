@@ -139,3 +139,17 @@ def test_clean_landing_passes_the_pipelines_own_validation(clean_landing, ingest
     assert sum(o.rows_quarantined for o in outcomes) == 0
     assert sum(o.rows_duplicate for o in outcomes) == 0
     assert sum(o.rows_loaded for o in outcomes) == sum(clean_landing.summary.rows.values())
+
+
+def test_every_file_carries_the_modification_time_of_its_delivery_night(tmp_path):
+    """So a landing generated just before a run is settled (CAKUPAN_SETTLE_SECONDS), like a real one."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    generate(tmp_path, start=date(2025, 3, 1), end=date(2025, 3, 10), scale=0.01, seed=11, faults=0.3)
+    files = sorted(tmp_path.iterdir())
+    assert len(files) >= 20
+    for path in files:
+        extract_date = datetime.strptime(path.name.split("_")[1][:8], "%Y%m%d").date()
+        night = datetime.combine(extract_date, time(22), ZoneInfo("Asia/Jakarta"))
+        assert path.stat().st_mtime == night.timestamp(), path.name

@@ -25,6 +25,8 @@ def test_parse_name():
     assert parse_name("employers_2025011.csv") is None
     assert parse_name("Employers_20250102.csv") is None
     assert parse_name("employers_20250102.csv.bak") is None
+    assert parse_name("employers_20250102.csv\n") is None  # matched in full
+    assert parse_name("enrolments_20250102.csv.gz\n") is None
 
 
 def test_kind_date_sha_and_ignored(warehouse, tmp_landing, write_extract, employer):

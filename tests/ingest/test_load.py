@@ -196,7 +196,7 @@ KILLED_LOAD = """
 import sys, time
 from pathlib import Path
 import cakupan.ingest.load as load
-from cakupan.ingest.discover import LandedFile, file_sha256, plan
+from cakupan.ingest.discover import look, plan
 from cakupan.ingest.extracts import parse_name
 from cakupan.ingest.pseudonymise import prepare_slice
 from cakupan.warehouse.connection import connect
@@ -212,7 +212,7 @@ def insert_then_stall(*args, **kwargs):
 
 load._insert_raw = insert_then_stall
 landing = Path(landing)
-files = [LandedFile(n, *parse_name(n), file_sha256(landing / n), (landing / n).stat().st_size) for n in names]
+files = [look(landing / n, *parse_name(n)) for n in names]
 (chunk,) = plan(files)
 results = [prepare_slice(landing, work, Path(scratch), key_from_env()) for work in chunk.slices]
 with connect(warehouse) as con:

@@ -1,6 +1,7 @@
 import gzip
 import json
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,8 +16,8 @@ DAY = date(2025, 1, 2)
 
 
 @pytest.fixture
-def con():
-    with scratch_database() as connection:
+def con(tmp_path):
+    with scratch_database(tmp_path) as connection:
         yield connection
 
 
@@ -197,12 +198,12 @@ def test_masked_record_masks_identifier_shaped_values_anywhere():
     assert record == {"kpj": "0123*******", "nik": None, "npp": "3573************", "name": "PT A"}
 
 
-def test_parts_of_a_file_hold_every_row_once_and_keys_whole(write_extract, employer):
+def test_parts_of_a_file_hold_every_row_once_and_keys_whole(write_extract, employer, tmp_path):
     rows = [employer(n) for n in range(1, 60)] + [employer(7, name="Other"), ["00000099", "short"]]
     path = write_extract("employers_20250102.csv", rows)
     seen = []
     for part in range(3):
-        with scratch_database() as con:
+        with scratch_database(tmp_path) as con:
             batch = read(con, "employers", path, part=part, parts=3)
         assert batch.files[path.name].rows_read == 61
         assert len(batch.bad_rows) == (1 if part == 0 else 0)  # bad rows have no trusted key
@@ -254,14 +255,14 @@ def test_an_undiscoverable_name_is_refused(con, tmp_landing):
         read_slice(con, tmp_landing, Slice("employers", ("employers_20250231.csv",)))
 
 
-def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch):
+def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch, tmp_path):
     """Each worker process stages with this much, not the warehouse's share (memory adds up per worker)."""
     monkeypatch.setenv("CAKUPAN_DUCKDB_MEMORY_LIMIT", "3GB")
     monkeypatch.delenv("CAKUPAN_STAGING_MEMORY_LIMIT", raising=False)
-    with scratch_database() as con:
+    with scratch_database(tmp_path) as con:
         default = con.execute("select current_setting('memory_limit')").fetchone()[0]
     monkeypatch.setenv("CAKUPAN_STAGING_MEMORY_LIMIT", "512MB")
-    with scratch_database() as con:
+    with scratch_database(tmp_path) as con:
         set_here = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert (default, set_here) == ("953.6 MiB", "488.2 MiB")  # 1 GB and 512 MB as DuckDB shows them
 
@@ -343,3 +344,14 @@ def test_rows_are_counted_apart_from_the_reader_whatever_the_chunks(chunk):
 
     assert rows.data_rows == 6
     assert rows.runs() == ((2, 2),)
+
+
+def test_the_scratch_database_is_private_within_the_runs_scratch_folder_and_removed_after(tmp_path):
+    """Raw rows are staged where the run (and the next, after a kill) can find them, owner-only."""
+    scratch = tmp_path / "scratch" / "run-1"
+    with scratch_database(scratch) as con:
+        (database,) = [file for (_, _, file) in con.execute("pragma database_list").fetchall() if file]
+        folder = Path(database).parent
+        assert folder.parent == scratch
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert not folder.exists() and scratch.is_dir()

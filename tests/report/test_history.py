@@ -7,7 +7,8 @@ from datetime import date, datetime
 import pytest
 
 from cakupan.report.writer import write_report
-from cakupan.report.history import NothingPublished, publication_as_of, read_history
+from cakupan.report.history import read_history
+from cakupan.warehouse.history import NothingPublished, publication_as_of
 from cakupan.warehouse.history import latest_publication
 
 

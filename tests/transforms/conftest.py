@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from cakupan.transforms import build
+from cakupan.transforms.explain import Explanation, explain
 from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.history import Publication, PublishedRecord
 from cakupan.warehouse.pii import PiiKey
@@ -111,6 +112,17 @@ class Pipeline:
             "select row_number, rules from audit.quarantine where file_name = ?", [file_name]
         ) or outcome
         return file_name
+
+    def deliver_rejected(self, kind: str, extract_date: str) -> str:
+        """Deliver a file the pipeline rejects whole (its header lacks a required column)."""
+        file_name = f"{kind}_{extract_date.replace('-', '')}.csv"
+        (self.folder / file_name).write_text("npp,name\n10000001,PT Contoh\n")
+        (outcome,) = self.ingest(self.folder, self.con, [file_name], TEST_KEY, "test").values()
+        assert outcome.status == "REJECTED", outcome
+        return file_name
+
+    def explain(self, year: int, p0: PublishedRecord, p1: PublishedRecord, **options) -> Explanation:
+        return explain(self.con, year, p0, p1, **options)
 
     def build(self) -> None:
         build(self.con)

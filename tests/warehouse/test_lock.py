@@ -12,7 +12,8 @@ from cakupan.warehouse.lock import lock_path, writer_lock
 HOLD = """
 import sys, time
 from cakupan.warehouse.lock import lock_path, writer_lock
-with writer_lock(sys.argv[1], wait_seconds=0, holder="run holder-run-id"):
+with writer_lock(sys.argv[1], wait_seconds=0, holder="run holder-run-id") as held:
+    held.note("prefect-lease", "lease-of-the-holder")
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
     print("releasing", flush=True)
@@ -79,3 +80,18 @@ def test_a_waiting_writer_says_which_run_holds_the_warehouse_and_since_when(tmp_
                          rf"pid {holder.pid}, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC is writing it", message)
     waited = [int(re.search(r"waited (\d+) s of at most 60 s", message)[1]) for message in said]
     assert waited[0] == 0 and waited[1] >= 5
+
+
+def test_the_next_holder_reads_what_a_killed_holder_left_it(tmp_path):
+    """A holder killed with kill -9 cannot release what it held beside the lock: its notes say what."""
+    warehouse = tmp_path / "w.duckdb"
+    holder = _hold_in_other_process(warehouse, 30)
+    holder.kill()
+    holder.wait()
+    with writer_lock(warehouse, wait_seconds=0, holder="run next-run-id") as held:
+        assert held.previous_holder.startswith(f"run holder-run-id, pid {holder.pid}, since ")
+        assert held.previous_notes == {"prefect-lease": "lease-of-the-holder"}
+        held.note("prefect-lease", "lease-of-the-next")
+    with writer_lock(warehouse, wait_seconds=0) as held:
+        assert held.previous_holder.startswith("run next-run-id, pid ")
+        assert held.previous_notes == {"prefect-lease": "lease-of-the-next"}
