@@ -226,7 +226,7 @@ def test_parts_of_a_file_share_one_read_of_it(write_extract, employer, tmp_landi
     def staged_parts(read_part):
         staged = []
         for part in range(3):
-            with scratch_database() as con:
+            with scratch_database(tmp_path / "rows") as con:
                 found = read_part(con, part)
                 staged.append((found, con.sql(f"select * from {ROWS_TABLE} order by _id").fetchall()))
         return staged
