@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib.resources import files
 from pathlib import Path
 from typing import Iterator
@@ -62,5 +62,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.commit()
     except BaseException:
-        con.rollback()
+        # a failed write (a full disk) may have ended the transaction already: the error to
+        # report is the one that ended it, not the rollback's "no transaction is active"
+        with suppress(duckdb.TransactionException):
+            con.rollback()
         raise
