@@ -16,6 +16,7 @@ from importlib.resources import files
 
 import duckdb
 
+from cakupan.warehouse.connection import transaction
 from cakupan.warehouse.history import Publication, PublishedRecord, append_publication
 
 LAYERS = ("staging", "core", "mart")
@@ -125,13 +126,8 @@ def build(con: duckdb.DuckDBPyConnection, publication: Publication | None = None
     """
     models = load_models()
     record = None
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         run_models(con, models)
         if publication is not None:
             record = append_publication(con, publication)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
     return record

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from cakupan.config import TARGETS_ENV, reference_dir, targets_reading
+from cakupan.warehouse.connection import transaction
 
 SHIPPED = Path(str(files(__package__).joinpath("reference")))
 
@@ -89,11 +90,9 @@ def read_reference(name: str) -> pd.DataFrame:
 def load_reference(con: duckdb.DuckDBPyConnection) -> None:
     """Replace every ref.* table from its file, all in one transaction."""
     relations = {name: _relation(con, name) for name in TABLES}  # a bad file fails before any write
-    con.begin()
     try:
-        for name, relation in relations.items():
-            con.execute(f"create or replace table ref.{name} as select * from relation")
-        con.commit()
+        with transaction(con):
+            for name, relation in relations.items():
+                con.execute(f"create or replace table ref.{name} as select * from relation")
     except duckdb.Error as exc:
-        con.rollback()
         raise ReferenceError(f"reference data: {exc}") from exc
