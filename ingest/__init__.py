@@ -4,6 +4,7 @@
     read      file checks, rows as text, bad rows, the slice's rows staged in DuckDB
     validate  the GX suites over the slice, Data Docs pages of the results
     pseudonymise  nik and kpj hashed, quarantine records masked, the slice as Parquet
+    worker    a worker's whole job on one slice: read, validate, pseudonymise
     load      the single writer: circuit breaker, audit rows, raw.* from the Parquet
 
 A stage imports only the stages before it, `cakupan.warehouse`, and the two modules every

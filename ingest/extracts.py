@@ -20,6 +20,23 @@ SPEC_COLUMNS: dict[str, tuple[str, ...]] = {
 # All rows of one key of one file must meet in one slice (conflicting_duplicate).
 KEY_COLUMNS = {"employers": "npp", "enrolments": "kpj"}
 PERSONAL_COLUMNS = ("nik", "kpj")
+# How raw.<kind> types the extract columns not held as text; a personal column is held as
+# `<column>_hmac`. warehouse/schema.sql spells the same tables in SQL (tests/warehouse/test_schema.py
+# checks them against these).
+RAW_TYPES: dict[str, dict[str, str]] = {
+    "employers": {"reported_workers": "bigint", "registered_on": "date", "updated_at": "timestamp"},
+    "enrolments": {"wage": "bigint", "start_date": "date", "end_date": "date", "updated_at": "timestamp"},
+}
+# What raw.* adds before the extract columns: where each row came from.
+RAW_SOURCE_COLUMNS = {"file_name": "varchar", "sha256": "varchar", "extract_date": "date", "row_number": "bigint"}
+
+
+def raw_columns(kind: str) -> dict[str, str]:
+    """raw.<kind>'s extract columns in order, each with its type."""
+    return {
+        (f"{column}_hmac" if column in PERSONAL_COLUMNS else column): RAW_TYPES[kind].get(column, "varchar")
+        for column in SPEC_COLUMNS[kind]
+    }
 
 # ASCII digits only: \d would also match other scripts' digits (employers_２０２５１１１７.csv).
 # Matched in full (fullmatch): `$` would also match before a trailing newline.

@@ -4,8 +4,6 @@ nik and kpj are replaced by their HMAC-SHA256 under the key (computed inside Duc
 passing rows typed as raw.* holds them; failing rows become quarantine records with nik,
 kpj and anything shaped like them masked. What leaves the worker is two Parquet files
 and counts: no raw identifier, no key (only its fingerprint), no frame, no connection.
-
-`prepare_slice` is a worker's whole job: read, validate, pseudonymise one slice.
 """
 
 from __future__ import annotations
@@ -20,16 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cakupan.ingest.audit import QuarantineRow, quarantine_table
-from cakupan.ingest.discover import Slice, unchanged_since_discovery
-from cakupan.ingest.extracts import SPEC_COLUMNS
-from cakupan.ingest.read import ROWS_TABLE, Staged, read_slice, scratch_database
+from cakupan.ingest.discover import Slice
+from cakupan.ingest.extracts import PERSONAL_COLUMNS, SPEC_COLUMNS, raw_columns
+from cakupan.ingest.read import ROWS_TABLE, Staged
 from cakupan.ingest.read.masking import masked_record
-from cakupan.ingest.validate import validate_slice
 from cakupan.warehouse.pii import PiiKey, hmac_sql
-
-
-class KeyNeeded(ValueError):
-    """An enrolments slice was given no pseudonymisation key."""
 
 
 @dataclass(frozen=True)
@@ -60,24 +53,6 @@ class SliceResult:
     rows: str
     quarantine: str
     key_fingerprint: str | None
-
-
-def prepare_slice(
-    landing: Path, work: Slice, out_dir: Path, key: PiiKey | None, pages: Path | None = None
-) -> SliceResult:
-    """Read, validate and pseudonymise one slice; its Parquet goes into `out_dir`, its Data
-    Docs pages (if `pages`) into that folder."""
-    if work.kind == "enrolments" and key is None:
-        raise KeyNeeded(f"{work.name}: enrolments need the pseudonymisation key")
-    with scratch_database(out_dir) as con:
-        staged = read_slice(con, landing, work, shared=out_dir / "staging")
-        # after every byte was read: a file that changed since discovery is not settled
-        changed = frozenset(
-            seen.name for seen in work.seen
-            if not unchanged_since_discovery(landing / seen.name, seen, staged.files[seen.name].sha256)
-        )
-        failures = validate_slice(con, staged, pages, work.name)
-        return pseudonymise(con, staged, failures, key, work, out_dir, changed)
 
 
 def pseudonymise(
@@ -155,24 +130,13 @@ def _quarantine_records(con: duckdb.DuckDBPyConnection, kind: str) -> list[Quara
 
 def _write_rows(con: duckdb.DuckDBPyConnection, kind: str, key: PiiKey | None, path: Path) -> None:
     """The passing rows as raw.<kind> holds them, typed, nik and kpj as their HMAC."""
-    if kind == "employers":
-        select = """
-            _file as file_name, _sha256 as sha256, cast(_extract_date as date) as extract_date,
-            _row as row_number, npp, name, kbli, district, size_class,
-            cast(reported_workers as bigint) as reported_workers,
-            cast(registered_on as date) as registered_on, status,
-            cast(updated_at as timestamp) as updated_at
-        """
-        parameters = {}
-    else:
-        select = f"""
-            _file as file_name, _sha256 as sha256, cast(_extract_date as date) as extract_date,
-            _row as row_number, {hmac_sql("kpj")} as kpj_hmac, {hmac_sql("nik")} as nik_hmac,
-            npp, segment, kbli, district, programs, cast(wage as bigint) as wage,
-            contribution_source, cast(start_date as date) as start_date,
-            cast(end_date as date) as end_date, status, cast(updated_at as timestamp) as updated_at
-        """
-        parameters = key.sql_parameters()
+    source = "_file as file_name, _sha256 as sha256, cast(_extract_date as date) as extract_date, _row as row_number"
+    typed = []
+    for column, (raw, type_) in zip(SPEC_COLUMNS[kind], raw_columns(kind).items()):
+        value = hmac_sql(column) if column in PERSONAL_COLUMNS else f'cast("{column}" as {type_})'
+        typed.append(f'{value} as "{raw}"')
+    select = ", ".join([source, *typed])
+    parameters = key.sql_parameters() if any(column in PERSONAL_COLUMNS for column in SPEC_COLUMNS[kind]) else {}
     target = str(path).replace("'", "''")
     con.execute(
         f"""

@@ -26,7 +26,7 @@ from cakupan.ingest.audit import FileOutcome
 from cakupan.ingest.discover import look, plan
 from cakupan.ingest.extracts import SPEC_COLUMNS, parse_name
 from cakupan.ingest.load import load_chunk
-from cakupan.ingest.pseudonymise import prepare_slice
+from cakupan.ingest.worker import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 

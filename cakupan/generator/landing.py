@@ -19,15 +19,8 @@ from cakupan.generator.simulation import (
     SIZE_CLASSES,
     SOURCES,
 )
+from cakupan.ingest.extracts import KINDS, SPEC_COLUMNS
 
-EMPLOYER_COLUMNS = (
-    "npp", "name", "kbli", "district", "size_class", "reported_workers", "registered_on", "status", "updated_at",
-)
-ENROLMENT_COLUMNS = (
-    "kpj", "nik", "npp", "segment", "kbli", "district", "programs", "wage",
-    "contribution_source", "start_date", "end_date", "status", "updated_at",
-)
-KINDS = ("employers", "enrolments")
 OFFICE_OPENS = 7 * 3600 + 30 * 60
 OFFICE_SECONDS = 13 * 3600  # changes are entered 07:30-20:30
 _FAULT_STREAM = {"employers": 1, "enrolments": 2}
@@ -125,7 +118,7 @@ class Landing:
         self.initial_employers: list[dict[str, np.ndarray]] = []
         self.initial_parts = 0
         self.initial_enrolments = self._path("enrolments", start).open("w", encoding="utf-8", newline="")
-        self.initial_enrolments.write(",".join(ENROLMENT_COLUMNS) + "\n")
+        self.initial_enrolments.write(",".join(SPEC_COLUMNS["enrolments"]) + "\n")
 
     def _path(self, kind: str, day: int) -> Path:
         return self.out_dir / f"{kind}_{self.days.date(np.array([day]))[0].replace('-', '')}.csv"
@@ -178,7 +171,7 @@ class Landing:
             part = _slice(rows, begin, begin + INITIAL_PART_ROWS)
             lines = enrolment_lines(part, self.days, self.district_names).tolist()
             rng = self._fault_rng("enrolments", self.start, self.initial_parts)
-            lines, bad = corrupt_rows("enrolments", lines, ENROLMENT_COLUMNS, self._start_date, self.faults, rng)
+            lines, bad = corrupt_rows("enrolments", lines, SPEC_COLUMNS["enrolments"], self._start_date, self.faults, rng)
             self.initial_parts += 1
             self.bad_rows += bad
             self.rows["enrolments"] += len(lines)
@@ -197,17 +190,17 @@ class Landing:
         latest = _sorted(_slice_mask(ordered, last_of_employer), "employer", "npp")
         lines = employer_lines(latest, self.days, self.district_names).tolist()
         rng = self._fault_rng("employers", self.start, 0)
-        lines, bad = corrupt_rows("employers", lines, EMPLOYER_COLUMNS, self._start_date, self.faults, rng)
+        lines, bad = corrupt_rows("employers", lines, SPEC_COLUMNS["employers"], self._start_date, self.faults, rng)
         self.bad_rows += bad
         self.rows["employers"] += len(lines)
-        text = "\n".join([",".join(EMPLOYER_COLUMNS), *lines]) + "\n"
+        text = "\n".join([",".join(SPEC_COLUMNS["employers"]), *lines]) + "\n"
         self._path("employers", self.start).write_bytes(text.encode("utf-8"))
         self.files_written += 1
         self.initial_employers = []
         self._delivered([self._path(kind, self.start) for kind in KINDS], self.start)
 
     def _write_delta(self, kind: str, day: int, lines: np.ndarray) -> None:
-        columns = EMPLOYER_COLUMNS if kind == "employers" else ENROLMENT_COLUMNS
+        columns = SPEC_COLUMNS[kind]
         header = ",".join(columns)
         path = self._path(kind, day)
         rng = self._fault_rng(kind, day, 0)

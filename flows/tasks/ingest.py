@@ -17,8 +17,9 @@ from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.load import load_chunk
-from cakupan.ingest.pseudonymise import SliceResult, prepare_slice
+from cakupan.ingest.pseudonymise import SliceResult
 from cakupan.ingest.read.masking import escaped, listed
+from cakupan.ingest.worker import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.disk import DiskFull, said_in_one_line
 from cakupan.warehouse.pii import key_from_env

@@ -3,7 +3,7 @@
 import ast
 from importlib import resources
 
-ORDER = ["extracts", "audit", "discover", "read", "validate", "pseudonymise", "load"]
+ORDER = ["extracts", "audit", "discover", "read", "validate", "pseudonymise", "worker", "load"]
 
 
 def stage_of(module: str) -> str:

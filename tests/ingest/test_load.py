@@ -8,7 +8,7 @@ import pytest
 
 from cakupan.ingest.audit import LOADED, REJECTED, SUPERSEDED
 from cakupan.ingest.extracts import breaker_trips
-from cakupan.ingest.pseudonymise import KeyNeeded
+from cakupan.ingest.worker import KeyNeeded
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey, PiiKeyMismatch
 
@@ -198,7 +198,7 @@ from pathlib import Path
 import cakupan.ingest.load as load
 from cakupan.ingest.discover import look, plan
 from cakupan.ingest.extracts import parse_name
-from cakupan.ingest.pseudonymise import prepare_slice
+from cakupan.ingest.worker import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import key_from_env
 

@@ -9,7 +9,7 @@ import cakupan.ingest.discover as discovery
 from cakupan.ingest.audit import LOADED, UNSETTLED
 from cakupan.ingest.discover import discover, plan
 from cakupan.ingest.load import load_chunk
-from cakupan.ingest.pseudonymise import prepare_slice
+from cakupan.ingest.worker import prepare_slice
 from cakupan.warehouse.connection import connect
 
 

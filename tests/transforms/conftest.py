@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.transforms import build
 from cakupan.transforms.explain import Explanation, explain
 from cakupan.warehouse.connection import open_warehouse
@@ -25,14 +26,6 @@ from cakupan.warehouse.reference import load_reference
 
 TEST_KEY = PiiKey(b"cakupan transforms test key")
 SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
-EMPLOYER_COLUMNS = (
-    "npp", "name", "kbli", "district", "size_class", "reported_workers",
-    "registered_on", "status", "updated_at",
-)
-ENROLMENT_COLUMNS = (
-    "kpj", "nik", "npp", "segment", "kbli", "district", "programs", "wage",
-    "contribution_source", "start_date", "end_date", "status", "updated_at",
-)
 
 
 def nik(n: int) -> str:
@@ -99,7 +92,7 @@ class Pipeline:
         """Write one extract file (a delta) and ingest it as the pipeline does (read, GX
         validation, HMAC, load); a re-delivery replaces it. Every row must pass the rules."""
         file_name = f"{kind}_{extract_date.replace('-', '')}.csv"
-        columns = EMPLOYER_COLUMNS if kind == "employers" else ENROLMENT_COLUMNS
+        columns = SPEC_COLUMNS[kind]
         morning = f"{extract_date} 08:00:00"
         with (self.folder / file_name).open("w", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")

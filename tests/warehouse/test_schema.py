@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import duckdb
 import pytest
 
+from cakupan.ingest.extracts import KINDS, RAW_SOURCE_COLUMNS, raw_columns
 from cakupan.warehouse.connection import connect, open_warehouse
 
 
@@ -81,3 +82,15 @@ def test_naive_times_of_an_older_warehouse_become_utc_instants_once(tmp_path, in
         assert processed == [(datetime(2025, 1, 1, 2, 5, tzinfo=utc),)]
         assert published == [(datetime(2025, 1, 1, 2, 9, tzinfo=utc),)]
         assert shown == ("2025-01-01 02:00:00+00",)  # shown in UTC, not in the machine's zone
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_raw_tables_hold_the_extract_columns_of_the_extract_interface(tmp_path, kind):
+    """warehouse/schema.sql spells raw.* in SQL; ingest/extracts.py is the one definition of the
+    columns and their types, which the pseudonymised Parquet is written from."""
+    con = open_warehouse(tmp_path / "cakupan.duckdb")
+    expected = [(column, type_.upper()) for column, type_ in (RAW_SOURCE_COLUMNS | raw_columns(kind)).items()]
+    for table in (kind, f"superseded_{kind}"):
+        described = [(row[0], row[1]) for row in con.execute(f"describe raw.{table}").fetchall()]
+        assert described == expected
+    con.close()
