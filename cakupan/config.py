@@ -6,7 +6,7 @@ or a worker process that sets one before the call is heard.
 | variable | default | meaning |
 |---|---|---|
 | `CAKUPAN_LANDING` | `./landing` | landing folder of the extracts (also `--landing`) |
-| `CAKUPAN_WAREHOUSE` | `./warehouse/cakupan.duckdb` | the DuckDB warehouse file (also `--warehouse`) |
+| `CAKUPAN_WAREHOUSE` | `./data/cakupan.duckdb` | the DuckDB warehouse file (also `--warehouse`); its `report/`, `data_docs/` and `scratch/` go beside it |
 | `CAKUPAN_PII_KEY` | none | secret key of the HMAC that replaces nik and kpj; a run that loads enrolments stops without it |
 | `CAKUPAN_WORKERS` | the machine's CPU cores | local worker processes that read, validate and pseudonymise (also `--workers`) |
 | `CAKUPAN_DASK_ADDRESS` | none | a running Dask scheduler (`tcp://host:8786`) to do that work instead (also `--dask-address`) |
@@ -46,7 +46,8 @@ TARGETS_ENV = "CAKUPAN_TARGETS"
 SETTLE_SECONDS_ENV = "CAKUPAN_SETTLE_SECONDS"
 
 DEFAULT_LANDING = "./landing"
-DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
+# Data of its own folder, apart from the source folder `warehouse/` (cakupan.warehouse).
+DEFAULT_WAREHOUSE = "./data/cakupan.duckdb"
 
 # The Prefect global concurrency limit that serialises writers when a server is configured.
 WAREHOUSE_CONCURRENCY_LIMIT = "cakupan-warehouse"
