@@ -21,7 +21,8 @@ import statistics
 from datetime import date
 from pathlib import Path
 
-from run import BENCHMARKS, CITY_END, CITY_START, landing_for
+from harness import BENCHMARKS
+from landings import CITY_END, CITY_START, landing_for
 
 COUNTRY_ACCOUNTS = 45_000_000  # issue 10: ~45M accounts in 514 regencies and cities
 REGENCIES = 514

@@ -35,7 +35,9 @@ from pathlib import Path
 
 import duckdb
 
-from run import BENCHMARKS, CAKUPAN, MB, PrefectServer, cakupan_env, data_rows, measure
+from harness import BENCHMARKS, CAKUPAN, cakupan_env, prefect_server
+from landings import data_rows
+from sampling import MB, measure
 
 START = date(2025, 1, 1)
 MEDIAN_RATIO_TARGET = 1.5
@@ -135,8 +137,8 @@ def main() -> int:
     for folder in (landing, temp):
         folder.mkdir(parents=True)
     nights: list[Night] = []
-    with PrefectServer(work / "prefect-home", work / "logs" / "server.log") as server:
-        env = {**cakupan_env(server.api_url, server.home), "TMPDIR": str(temp), "CAKUPAN_SETTLE_SECONDS": "0",
+    with prefect_server(work / "prefect-home", work / "logs" / "server.log") as server:
+        env = {**cakupan_env(server.api_url, work / "prefect-home"), "TMPDIR": str(temp), "CAKUPAN_SETTLE_SECONDS": "0",
                "CAKUPAN_WORKERS": "1"}
         for number in range(options.nights):
             day = START + timedelta(days=number)

@@ -242,12 +242,12 @@ def _run_guarded(body, debug: bool) -> None:
 
 
 def _print_city_table(warehouse: Path) -> None:
-    from cakupan.report.data import CITY, read_published
+    from cakupan.report.data import CITY_TABLE, read_published
     from cakupan.report.tables import city_table
     from cakupan.warehouse.connection import connect
 
     with connect(warehouse, read_only=True) as con:
-        city = city_table(read_published(con, (CITY,))[CITY].frame)
+        city = city_table(read_published(con, (CITY_TABLE,))[CITY_TABLE].frame)
     _print_table(city, f"{city.caption} (mart.coverage_city_year)")
 
 
@@ -363,7 +363,7 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.warehouse.history import NothingPublished
+        from cakupan.warehouse.publications import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
@@ -404,7 +404,7 @@ def explain(
         from cakupan.report import explanation as shown
         from cakupan.transforms.explain import ExplainError, explain as explain_change
         from cakupan.warehouse.connection import connect
-        from cakupan.warehouse.history import (
+        from cakupan.warehouse.publications import (
             NothingPublished, find_publication, latest_publication, previous_with_other_as_of,
         )
 

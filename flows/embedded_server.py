@@ -13,7 +13,6 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,15 +20,15 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-import httpx
 from prefect.context import refresh_global_settings_context
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
+from cakupan.flows.prefect_server import answers, free_port, stop
 from cakupan.warehouse.connection import Refused
 
 PR_SET_PDEATHSIG = 1
 UVICORN_CANNOT_BIND = 3  # the port was taken between choosing and binding it
-POLL_SECONDS = 0.2
+STOP_SECONDS = 10
 DRAIN_SECONDS = 10
 
 _api_url: str | None = None
@@ -52,16 +51,16 @@ def embedded_prefect_server() -> Iterator[str]:
     deadline = time.monotonic() + wait_seconds
     with tempfile.TemporaryFile() as output:
         while True:
-            port = _free_port()
+            port = free_port()
             server = _start(port, output)
             url = f"http://127.0.0.1:{port}/api"
             try:
-                if _answers(url, server, deadline):
+                if answers(url, server, deadline):
                     break
                 if server.poll() is None or server.returncode != UVICORN_CANNOT_BIND:
                     raise EmbeddedServerFailed(_why(server, wait_seconds, output))
             except BaseException:
-                _stop(server)
+                stop(server, STOP_SECONDS)
                 raise
         os.environ["PREFECT_API_URL"], _api_url = url, url
         refresh_global_settings_context()
@@ -72,13 +71,7 @@ def embedded_prefect_server() -> Iterator[str]:
             del os.environ["PREFECT_API_URL"]
             _api_url = None
             refresh_global_settings_context()
-            _stop(server)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+            stop(server, STOP_SECONDS)
 
 
 def _start(port: int, output) -> subprocess.Popen:
@@ -98,18 +91,6 @@ def _start(port: int, output) -> subprocess.Popen:
         env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
         stdout=output, stderr=output, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )
-
-
-def _answers(url: str, server: subprocess.Popen, deadline: float) -> bool:
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if client.get(f"{url}/health").status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(POLL_SECONDS)
-    return False
 
 
 def _why(server: subprocess.Popen, wait_seconds: float, output) -> str:
@@ -133,13 +114,3 @@ def _send_what_is_queued() -> None:
 
     for service in (APILogWorker, EventsWorker):
         service.drain_all(timeout=DRAIN_SECONDS, at_exit=False)
-
-
-def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()

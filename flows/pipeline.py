@@ -31,7 +31,7 @@ from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
 from cakupan.warehouse.connection import Refused, connect
 from cakupan.warehouse.disk import DiskFull
-from cakupan.warehouse.history import Publication
+from cakupan.warehouse.publications import Publication
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
 from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run

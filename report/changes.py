@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cakupan.report.formatting import format_date, format_number, format_percent, is_missing
-from cakupan.report.history import PublishedHistory
+from cakupan.report.published_figures import PublishedHistory
 
 NO_CHANGE = "tidak berubah"  # unchanged
 

@@ -51,14 +51,14 @@ WORKFORCE_COLOUR = "#9aa5b1"
 GAIN_COLOUR = "#3a9a5b"
 LOSS_COLOUR = "#c0392b"
 
-CITY = "city_coverage"
-COMPOSITION = "composition"
-SECTOR = "sector_coverage"
-DISTRICT = "district_coverage"
-COMPLIANCE = "compliance"
-HISTORY = "city_coverage_history"
-BRIDGE = "city_bridge"
-CHART_NAMES = (CITY, COMPOSITION, SECTOR, DISTRICT, COMPLIANCE, HISTORY, BRIDGE)
+CITY_CHART = "city_coverage"
+COMPOSITION_CHART = "composition"
+SECTOR_CHART = "sector_coverage"
+DISTRICT_CHART = "district_coverage"
+COMPLIANCE_CHART = "compliance"
+HISTORY_CHART = "city_coverage_history"
+BRIDGE_CHART = "city_bridge"
+CHART_NAMES = (CITY_CHART, COMPOSITION_CHART, SECTOR_CHART, DISTRICT_CHART, COMPLIANCE_CHART, HISTORY_CHART, BRIDGE_CHART)
 CHART_FILES = tuple(f"{name}.png" for name in CHART_NAMES)
 
 _SVG = "http://www.w3.org/2000/svg"
@@ -175,7 +175,7 @@ def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
 
     def draw(variant: Variant) -> _Drawing:
         all_years = sorted(set(years) | set(path["year"]))
-        drawing = _Drawing(CITY, variant, 0.34 * len(all_years) + 1.4 if variant.narrow else 4.4)
+        drawing = _Drawing(CITY_CHART, variant, 0.34 * len(all_years) + 1.4 if variant.narrow else 4.4)
         ax = drawing.fig.add_subplot()
         labels = [format_percent(rate) + ("*" if flag else "") for rate, flag in zip(rates, carried)]
         top = max([*rates, *path["target_rate"], 0.1]) * 1.12
@@ -220,7 +220,7 @@ def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
         drawing.legend()
         return drawing
 
-    return _render(CITY, "Cakupan kota terhadap target (city coverage against target)", draw)
+    return _render(CITY_CHART, "Cakupan kota terhadap target (city coverage against target)", draw)
 
 
 def composition_chart(city: pd.DataFrame) -> Chart:
@@ -231,7 +231,7 @@ def composition_chart(city: pd.DataFrame) -> Chart:
     totals = [sum(values) for values in zip(*counts.values())]
 
     def draw(variant: Variant) -> _Drawing:
-        drawing = _Drawing(COMPOSITION, variant, 0.42 * len(years) + 1.6 if variant.narrow else 3.6)
+        drawing = _Drawing(COMPOSITION_CHART, variant, 0.42 * len(years) + 1.6 if variant.narrow else 3.6)
         ax = drawing.fig.add_subplot()
         base = [0.0] * len(years)
         for column, colour in CATEGORY_COLOURS.items():
@@ -267,7 +267,7 @@ def composition_chart(city: pd.DataFrame) -> Chart:
         drawing.legend()
         return drawing
 
-    return _render(COMPOSITION, "Komposisi pekerja tercakup (formal / informal / rentan)", draw)
+    return _render(COMPOSITION_CHART, "Komposisi pekerja tercakup (formal / informal / rentan)", draw)
 
 
 def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
@@ -290,7 +290,7 @@ def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
             labels, tooltips = ["\n".join(textwrap.wrap(name, 46)) for name in names], None
         positions = _stacked_positions([label.count("\n") + 1 for label in labels])
         height = (0.26 if variant.narrow else 0.25) * positions[-1] + 1.6
-        drawing = _Drawing(SECTOR, variant, height)
+        drawing = _Drawing(SECTOR_CHART, variant, height)
         if variant.narrow:
             cover_ax, workforce_ax = drawing.fig.add_subplot(), None
         else:
@@ -324,7 +324,7 @@ def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
         drawing.legend()
         return drawing
 
-    return _render(SECTOR, f"Cakupan per sektor {year} (coverage by sector)", draw)
+    return _render(SECTOR_CHART, f"Cakupan per sektor {year} (coverage by sector)", draw)
 
 
 def district_chart(districts: pd.DataFrame, year: int) -> Chart:
@@ -334,7 +334,7 @@ def district_chart(districts: pd.DataFrame, year: int) -> Chart:
     top = max([float(rows[column].astype("Float64").fillna(0).max()) for column in CATEGORY_COLOURS] + [1.0])
 
     def draw(variant: Variant) -> _Drawing:
-        drawing = _Drawing(DISTRICT, variant, 0.75 * len(rows) + 1.5 if variant.narrow else 0.6 * len(rows) + 1.4)
+        drawing = _Drawing(DISTRICT_CHART, variant, 0.75 * len(rows) + 1.5 if variant.narrow else 0.6 * len(rows) + 1.4)
         ax = drawing.fig.add_subplot()
         width = 0.26
         for offset, (column, colour) in enumerate(CATEGORY_COLOURS.items()):
@@ -356,7 +356,7 @@ def district_chart(districts: pd.DataFrame, year: int) -> Chart:
         drawing.legend()
         return drawing
 
-    return _render(DISTRICT, f"Pekerja tercakup per kecamatan {year} (covered persons by district)", draw)
+    return _render(DISTRICT_CHART, f"Pekerja tercakup per kecamatan {year} (covered persons by district)", draw)
 
 
 def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Chart:
@@ -375,10 +375,10 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Cha
         slot_lines = [_stacked_positions([label.count("\n") + 1 for label in labels]) for labels in labelled]
         span = max([positions[-1] + 1 if positions else 1 for positions in slot_lines])
         if variant.narrow:
-            drawing = _Drawing(COMPLIANCE, variant, 2 * (0.24 * span + 0.9) + 0.4)
+            drawing = _Drawing(COMPLIANCE_CHART, variant, 2 * (0.24 * span + 0.9) + 0.4)
             axes = drawing.fig.subplots(2, 1)
         else:
-            drawing = _Drawing(COMPLIANCE, variant, 0.24 * span + 1.6)
+            drawing = _Drawing(COMPLIANCE_CHART, variant, 0.24 * span + 1.6)
             axes = drawing.fig.subplots(1, 2)
         for ax, (table, column, colour, title), labels, positions in zip(axes, panels, labelled, slot_lines):
             ax.set_title("\n".join(textwrap.wrap(title, 28)), fontsize=variant.font)
@@ -402,7 +402,7 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Cha
             ax.xaxis.set_major_locator(MaxNLocator(3 if variant.narrow else 5, integer=True))
         return drawing
 
-    return _render(COMPLIANCE, "Pemberi kerja prioritas (priority employers)", draw)
+    return _render(COMPLIANCE_CHART, "Pemberi kerja prioritas (priority employers)", draw)
 
 
 def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
@@ -415,7 +415,7 @@ def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
     top = max([*known, target or 0.0]) + 0.05
 
     def draw(variant: Variant) -> _Drawing:
-        drawing = _Drawing(HISTORY, variant, 3.2 if variant.narrow else 3.6)
+        drawing = _Drawing(HISTORY_CHART, variant, 3.2 if variant.narrow else 3.6)
         ax = drawing.fig.add_subplot()
         (line,) = ax.plot(dates, values, color=COVERAGE_COLOUR, marker="o", markersize=4,
                           label=f"Cakupan {year} (coverage)")
@@ -441,7 +441,7 @@ def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
         drawing.legend()
         return drawing
 
-    return _render(HISTORY, f"Cakupan {year} per tanggal data terbitan (coverage as published, by as-of date)", draw)
+    return _render(HISTORY_CHART, f"Cakupan {year} per tanggal data terbitan (coverage as published, by as-of date)", draw)
 
 
 def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
@@ -467,7 +467,7 @@ def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
 
     def draw(variant: Variant) -> _Drawing:
         narrow = variant.narrow
-        drawing = _Drawing(BRIDGE, variant, 0.5 * len(steps) + 1.2 if narrow else 3.6)
+        drawing = _Drawing(BRIDGE_CHART, variant, 0.5 * len(steps) + 1.2 if narrow else 3.6)
         ax = drawing.fig.add_subplot()
         starts = [bottom if start is None else min(start, end) for start, end in spans]
         lengths = [end - bottom if start is None else abs(end - start) for start, end in spans]
@@ -504,7 +504,7 @@ def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
             _tidy(ax, grid="y", variant=variant)
         return drawing
 
-    return _render(BRIDGE, f"Mengapa cakupan {year} bergerak (why the figure moved)", draw)
+    return _render(BRIDGE_CHART, f"Mengapa cakupan {year} bergerak (why the figure moved)", draw)
 
 
 def _short_date(day) -> str:

@@ -14,17 +14,17 @@ import pyarrow as pa
 
 from cakupan.report.suppression import SUPPRESSED_SUFFIX, SuppressionImpossible, suppress_small_cells
 
-CITY = "coverage_city_year"
-SECTOR = "coverage_sector_year"
-DISTRICT = "coverage_district_year"
-COMPLIANCE = "employer_compliance"
-PUBLISHED_TABLES = (CITY, SECTOR, DISTRICT, COMPLIANCE)
+CITY_TABLE = "coverage_city_year"
+SECTOR_TABLE = "coverage_sector_year"
+DISTRICT_TABLE = "coverage_district_year"
+COMPLIANCE_TABLE = "employer_compliance"
+PUBLISHED_TABLES = (CITY_TABLE, SECTOR_TABLE, DISTRICT_TABLE, COMPLIANCE_TABLE)
 # A fixed row order: which cell becomes a complement must not depend on scan order.
-ROW_ORDER = {CITY: "year", SECTOR: "year, sector", DISTRICT: "year, district", COMPLIANCE: "npp"}
+ROW_ORDER = {CITY_TABLE: "year", SECTOR_TABLE: "year, sector", DISTRICT_TABLE: "year, district", COMPLIANCE_TABLE: "npp"}
 
 CATEGORY_COUNTS = ("covered_formal", "covered_informal", "covered_vulnerable")
 SUPPRESSION_RULES = {
-    SECTOR: dict(
+    SECTOR_TABLE: dict(
         parts=CATEGORY_COUNTS,
         total="covered",
         by="year",
@@ -33,7 +33,7 @@ SUPPRESSION_RULES = {
             "covered_formal": ("formal_coverage_rate",),
         },
     ),
-    DISTRICT: dict(parts=CATEGORY_COUNTS, total="covered", by="year"),
+    DISTRICT_TABLE: dict(parts=CATEGORY_COUNTS, total="covered", by="year"),
 }
 
 _NULLABLE_PANDAS_TYPES = {

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 import duckdb
 
 from cakupan.report.formatting import format_date, format_number
-from cakupan.report.history import PublishedHistory
+from cakupan.report.published_figures import PublishedHistory
 from cakupan.report.tables import Cell, Table
 from cakupan.transforms.explain import EFFECTS, MEASURES, BridgeRow, Explanation, FileBehind, explain, explain_years
-from cakupan.warehouse.history import publications
+from cakupan.warehouse.publications import publications
 
 CSV_HEADER = ("level", "key", "measure", "p0", *EFFECTS, "p1")
 FILE_ROLES = {"corrected": "re-delivered", "late": "late", "backdated": "newer"}

@@ -11,11 +11,11 @@ import pandas as pd
 from cakupan.report import charts
 from cakupan.report.changes import headline_changes
 from cakupan.report.charts import Chart
-from cakupan.report.data import CITY, COMPLIANCE, DISTRICT, SECTOR, PublishedTable
+from cakupan.report.data import CITY_TABLE, COMPLIANCE_TABLE, DISTRICT_TABLE, SECTOR_TABLE, PublishedTable
 from cakupan.report.explanation import bridge_steps, largest_effect_sentence
 from cakupan.report.files import export_file_names
-from cakupan.report.history import PublishedHistory
 from cakupan.report.formatting import format_date, format_number, format_percent, is_missing, is_true
+from cakupan.report.published_figures import PublishedHistory
 from cakupan.report.suppression import SMALL_CELL_LIMIT
 from cakupan.report.tables import Table, city_table, district_table, employer_table, sector_table
 from cakupan.ingest.audit import Freshness
@@ -23,10 +23,10 @@ from cakupan.transforms.explain import Explanation
 
 WORK_LIST_LENGTH = 10
 TABLE_DESCRIPTIONS = {
-    CITY: "Cakupan kota per tahun (city coverage by year), angka tepat (exact)",
-    SECTOR: "Cakupan per sektor dan tahun (by sector and year), sel kecil disembunyikan (small cells suppressed)",
-    DISTRICT: "Pekerja tercakup per kecamatan dan tahun (by district and year), sel kecil disembunyikan",
-    COMPLIANCE: "Daftar kerja kepatuhan: semua pemberi kerja aktif (compliance work list, every "
+    CITY_TABLE: "Cakupan kota per tahun (city coverage by year), angka tepat (exact)",
+    SECTOR_TABLE: "Cakupan per sektor dan tahun (by sector and year), sel kecil disembunyikan (small cells suppressed)",
+    DISTRICT_TABLE: "Pekerja tercakup per kecamatan dan tahun (by district and year), sel kecil disembunyikan",
+    COMPLIANCE_TABLE: "Daftar kerja kepatuhan: semua pemberi kerja aktif (compliance work list, every "
                 "active employer), untuk pengawas, bukan data terbuka (for inspectors, not open data)",
 }
 
@@ -89,7 +89,7 @@ class Page:
 
 def latest_city_row(published: dict[str, PublishedTable]) -> pd.Series | None:
     """The city row of the latest reported year, or None before anything is loaded."""
-    city = published.get(CITY)
+    city = published.get(CITY_TABLE)
     if city is None or city.frame.empty:
         return None
     return city.frame.sort_values("year").iloc[-1]
@@ -149,7 +149,7 @@ def build_page(
         return Page(html, {})
 
     year = int(latest["year"])
-    city = published[CITY].frame.sort_values("year").reset_index(drop=True)
+    city = published[CITY_TABLE].frame.sort_values("year").reset_index(drop=True)
     sections = [] if bridge is None else [_bridge_section(bridge)]
     sections += [
         Section(
@@ -165,7 +165,7 @@ def build_page(
         sections.append(history_section)
 
     sector_names: dict[str, str] = {}
-    sectors = _rows_of_year(published.get(SECTOR), year)
+    sectors = _rows_of_year(published.get(SECTOR_TABLE), year)
     if sectors is not None:
         ordered = _sort_sectors(sectors)
         sector_names = {row["sector"]: row["sector_name"] for _, row in ordered.iterrows()
@@ -179,7 +179,7 @@ def build_page(
             [sector_table(ordered, sector_names_en, year)],
         ))
 
-    districts = _rows_of_year(published.get(DISTRICT), year)
+    districts = _rows_of_year(published.get(DISTRICT_TABLE), year)
     if districts is not None:
         ordered = districts.sort_values("district").reset_index(drop=True)
         sections.append(Section(
@@ -189,7 +189,7 @@ def build_page(
             [district_table(ordered, year)],
         ))
 
-    compliance = published.get(COMPLIANCE)
+    compliance = published.get(COMPLIANCE_TABLE)
     if compliance is not None:
         unregistered, below_umk = _work_lists(compliance.frame)
         sections.append(Section(
@@ -202,7 +202,7 @@ def build_page(
                 employer_table(below_umk, f"{WORK_LIST_LENGTH} pemberi kerja dengan akun upah di "
                                "bawah UMK terbanyak (most accounts below the UMK)", sector_names),
             ],
-            [Link(name, name) for name in export_file_names(COMPLIANCE)],
+            [Link(name, name) for name in export_file_names(COMPLIANCE_TABLE)],
         ))
 
     chart_list = [chart for section in sections for chart in section.charts]

@@ -12,12 +12,12 @@ import duckdb
 from cakupan.config import freshness_thresholds
 from cakupan.report.data import no_target_path, read_published, read_sector_names_en, read_target_path
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
-from cakupan.report.history import read_history, read_publication
 from cakupan.report.explanation import city_bridge
+from cakupan.report.published_figures import read_history, read_publication
 from cakupan.report.page import build_page, freshness_banners, latest_city_row
 from cakupan.ingest.audit import freshness_of_latest_run
 from cakupan.transforms.explain import Explanation
-from cakupan.warehouse.history import latest_publication, publication_as_of
+from cakupan.warehouse.publications import latest_publication, publication_as_of
 
 
 @dataclass(frozen=True)

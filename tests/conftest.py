@@ -11,11 +11,7 @@ import io
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from datetime import date
 from pathlib import Path
 
@@ -159,53 +155,19 @@ def ingest(tmp_path):
 
 # --- Prefect server and a generated landing, for the flows and the command ---
 
-PREFECT = str(Path(sys.executable).with_name("prefect"))
 QUIET = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
-    "PREFECT_UI_ENABLED": "false",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"prefect server at {url} not healthy after {seconds} s")
 
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory):
     """Yields the API URL of a server of our own; its state lives in a temporary PREFECT_HOME."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    env = {**os.environ, **QUIET, "PREFECT_HOME": str(home)}
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait_healthy(url, proc, 120)
-        yield url
-    finally:
-        stop_process_group(proc, signal.SIGTERM)
+    from cakupan.flows.prefect_server import standalone_prefect_server
+
+    with standalone_prefect_server(tmp_path_factory.mktemp("prefect-home"), {**os.environ, **QUIET}) as server:
+        yield server.api_url
 
 
 def stop_process_group(proc: subprocess.Popen, first_signal: int, grace_seconds: float = 20) -> None:

@@ -17,7 +17,7 @@ from importlib.resources import files
 import duckdb
 
 from cakupan.warehouse.connection import transaction
-from cakupan.warehouse.history import Publication, PublishedRecord, append_publication
+from cakupan.warehouse.publications import Publication, PublishedRecord, append_publication
 
 LAYERS = ("staging", "core", "mart")
 VIEW_MARKER = "-- materialized: view"

@@ -19,7 +19,7 @@ import duckdb
 
 from cakupan.config import duckdb_memory_limit
 from cakupan.transforms import Model, load_models, models_behind, run_models
-from cakupan.warehouse.history import PublishedRecord
+from cakupan.warehouse.publications import PublishedRecord
 from cakupan.warehouse.versions import KINDS, FileVersion, files_in_force, kept_rows, recorded_sequence
 
 LEVELS = ("city", "sector", "district")

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cakupan.transforms import build
 from cakupan.warehouse.connection import connect
-from cakupan.warehouse.history import Publication
+from cakupan.warehouse.publications import Publication
 from cakupan.warehouse.reference import load_reference
 from cakupan.flows.retries import RETRY_ON_IO
 

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from cakupan.config import report_dir
-from cakupan.report.data import CITY, read_published
+from cakupan.report.data import CITY_TABLE, read_published
 from cakupan.report.explanation import bridges_markdown, bridges_since_previous
 from cakupan.report.summary import report_markdown
 from cakupan.report.tables import city_table
@@ -35,7 +35,7 @@ def publish_artifacts(warehouse: str, run_summary_markdown: str) -> None:
     out_dir = Path(report_dir(warehouse))
     with connect(warehouse, read_only=True) as con:
         coverage_markdown = report_markdown(con, out_dir)
-        city = city_table(read_published(con, (CITY,))[CITY].frame)
+        city = city_table(read_published(con, (CITY_TABLE,))[CITY_TABLE].frame)
     create_markdown_artifact(
         markdown=run_summary_markdown + "\n\n" + coverage_markdown,
         key="cakupan-run",

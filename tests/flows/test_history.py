@@ -9,7 +9,7 @@ from pathlib import Path
 from cakupan.flows.backfill import backfill
 from cakupan.flows.nightly import nightly
 from cakupan.warehouse.connection import connect
-from cakupan.warehouse.history import HISTORY_TABLES
+from cakupan.warehouse.publications import HISTORY_TABLES
 
 
 def marts(warehouse) -> dict[str, list[tuple]]:

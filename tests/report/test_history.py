@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 import pytest
 
+from cakupan.report.published_figures import read_history
 from cakupan.report.writer import write_report
-from cakupan.report.history import read_history
-from cakupan.warehouse.history import NothingPublished, publication_as_of
-from cakupan.warehouse.history import latest_publication
+from cakupan.warehouse.publications import NothingPublished, publication_as_of
+from cakupan.warehouse.publications import latest_publication
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.transforms import build
 from cakupan.transforms.explain import Explanation, explain
 from cakupan.warehouse.connection import open_warehouse
-from cakupan.warehouse.history import Publication, PublishedRecord
+from cakupan.warehouse.publications import Publication, PublishedRecord
 from cakupan.warehouse.pii import PiiKey
 from cakupan.warehouse.reference import load_reference
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from cakupan.warehouse.history import HISTORY_TABLES
+from cakupan.warehouse.publications import HISTORY_TABLES
 
 from .conftest import account, employer, kpj, nik
 

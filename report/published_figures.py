@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from cakupan.report.data import PublishedTable, publish_frame
-from cakupan.warehouse.history import HISTORY_TABLES, PublishedRecord, previous_with_other_as_of
+from cakupan.warehouse.publications import HISTORY_TABLES, PublishedRecord, previous_with_other_as_of
 
 
 @dataclass(frozen=True)
