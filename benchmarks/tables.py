@@ -52,14 +52,20 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
         if target:
             verdicts.append({"target": target, "measured": verdict, "holds": holds})
 
+    def add_backfill(name: str, same_work_target: float) -> Figure:
+        """A backfill beside both baselines: its rows, its two verdicts; the server-mode figure."""
+        result = context.results[name]
+        add(result["baseline"])
+        add(result["same_work"], f"{result['same_work'].median / result['baseline'].median:.2f}x baseline")
+        figure, verdict, holds = ratio_row(result["server"], result["baseline"], BACKFILL_RATIO_TARGET)
+        holds = holds and result["agrees_with_baseline"] is True and not figure.failures
+        add(figure, verdict, holds, f"{name} backfill (server) <= 3x baseline")
+        same_work_verdict(result, "server", same_work_target, f"{name} backfill (server)", verdicts)
+        return figure
+
     if "P1" in context.results:
         p1 = context.results["P1"]
-        add(p1["baseline"])
-        add(p1["same_work"], f"{p1['same_work'].median / p1['baseline'].median:.2f}x baseline")
-        figure, verdict, holds = ratio_row(p1["server"], p1["baseline"], BACKFILL_RATIO_TARGET)
-        holds = holds and p1["agrees_with_baseline"] is True and not figure.failures
-        add(figure, verdict, holds, "P1 backfill (server) <= 3x baseline")
-        same_work_verdict(p1, "server", CITY_SAME_WORK_RATIO_TARGET, "P1 backfill (server)", verdicts)
+        add_backfill("P1", CITY_SAME_WORK_RATIO_TARGET)
         if "embedded" in p1:
             figure, verdict, _ = ratio_row(p1["embedded"], p1["baseline"], BACKFILL_RATIO_TARGET)
             add(figure, verdict.split(" ")[0] + f" baseline, {p1['embedded'].median / p1['same_work'].median:.2f}x "
@@ -72,13 +78,7 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
         holds = holds and not figure.failures and not p2["one month"].failures
         add(figure, verdict, holds, "P2 nightly six years <= 1.5x one month")
     if "P3" in context.results:
-        p3 = context.results["P3"]
-        add(p3["baseline"])
-        add(p3["same_work"], f"{p3['same_work'].median / p3['baseline'].median:.2f}x baseline")
-        figure, verdict, holds = ratio_row(p3["server"], p3["baseline"], BACKFILL_RATIO_TARGET)
-        holds = holds and p3["agrees_with_baseline"] is True and not figure.failures
-        add(figure, verdict, holds, "P3 backfill (server) <= 3x baseline")
-        same_work_verdict(p3, "server", PROVINCE_SAME_WORK_RATIO_TARGET, "P3 backfill (server)", verdicts)
+        figure = add_backfill("P3", PROVINCE_SAME_WORK_RATIO_TARGET)
         memory_holds = figure.peak_mb <= PROVINCE_MEMORY_TARGET_MB
         measured = f"{figure.peak_mb:,.0f} MB" + (" (stopped there)" if figure.stopped_over_memory_cap else "")
         verdicts.append({"target": "P3 peak memory <= 4 GB", "measured": measured, "holds": memory_holds})

@@ -1,8 +1,7 @@
-"""The report's charts, each drawn twice by matplotlib (Figure objects, no pyplot: no global
-state): wide for a desktop and narrow for a phone, so that their text stays legible at the
-width they are shown. The page inlines both as SVG (text kept as text) and shows the one that
-fits; the wide one is also written as a PNG file, the raster of the same drawing (each figure
-is laid out once and drawn once per format).
+"""The report's charts, each drawn twice with the kit of `drawing.py`: wide for a desktop and
+narrow for a phone, so that their text stays legible at the width they are shown. The page
+inlines both as SVG (text kept as text) and shows the one that fits; the wide one is also
+written as a PNG file, the raster of the same drawing.
 
 Legends sit outside the plotting area, so they never cover data. Names are wrapped, never
 cut; where a phone has room only for a sector letter, the letter carries the full name as a
@@ -16,24 +15,18 @@ value gets no bar, only the mark ``s``.
 
 from __future__ import annotations
 
-import io
 import textwrap
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from typing import Callable
 
-import matplotlib
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, num2date
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from PIL import Image
 
+from cakupan.report.drawing import (
+    NUMBER_AXIS, PERCENT_AXIS, Chart, Drawing, Variant, label_bars, render, stacked_positions, tidy,
+)
 from cakupan.report.formatting import MONTHS, SUPPRESSED, format_number, format_percent, is_missing, is_true
 
 TARGET_HORIZON = 2030
-PNG_DPI = 100
 CATEGORY_COLOURS = {
     "covered_formal": "#1f5fa8",
     "covered_informal": "#f0a030",
@@ -61,107 +54,6 @@ BRIDGE_CHART = "city_bridge"
 CHART_NAMES = (CITY_CHART, COMPOSITION_CHART, SECTOR_CHART, DISTRICT_CHART, COMPLIANCE_CHART, HISTORY_CHART, BRIDGE_CHART)
 CHART_FILES = tuple(f"{name}.png" for name in CHART_NAMES)
 
-_SVG = "http://www.w3.org/2000/svg"
-ET.register_namespace("", _SVG)
-ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
-
-_PERCENT_AXIS = FuncFormatter(lambda value, _: format_percent(value, decimals=0))
-_NUMBER_AXIS = FuncFormatter(lambda value, _: format_number(value))
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A drawing width: its inches and its base font size in points."""
-
-    name: str
-    width: float
-    font: float
-
-    @property
-    def narrow(self) -> bool:
-        return self is NARROW
-
-
-# A phone shows the narrow variant at ~330-700 px: 4.2 in (302 pt) keeps 9 pt text >= 10 px.
-WIDE = Variant("wide", 10.0, 10)
-NARROW = Variant("narrow", 4.2, 9.5)
-VARIANTS = (WIDE, NARROW)
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One chart: an inline SVG per variant, and the wide variant as PNG bytes for its file."""
-
-    name: str
-    title: str
-    svgs: dict[str, str]
-    png: bytes
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.name}.png"
-
-
-class _Drawing:
-    """A figure of one variant, with the ids and tooltips its elements get in the SVG."""
-
-    def __init__(self, chart: str, variant: Variant, height: float, **subplots):
-        self.chart, self.variant = chart, variant
-        self.fig = Figure(figsize=(variant.width, height), dpi=PNG_DPI, layout="constrained")
-        self.tooltips: dict[str, str] = {}
-        self.subplots = subplots
-
-    def gid(self, kind: str, key: object = None) -> str:
-        suffix = f"-{_id_safe(key)}" if key is not None else ""
-        return f"{self.chart}-{self.variant.name}-{kind}{suffix}"
-
-    def name_bars(self, bars, keys) -> None:
-        for bar, key in zip(bars, keys):
-            bar.set_gid(self.gid("bar", key))
-
-    def legend(self, **options):
-        """Above the plots, outside them: a legend there never covers a bar."""
-        columns = 1 if self.variant.narrow else 3
-        legend = self.fig.legend(loc="outside upper left", ncols=columns, frameon=False,
-                                 fontsize=self.variant.font - 0.5, **options)
-        legend.set_gid(self.gid("legend"))
-        return legend
-
-    def label_ticks(self, ax, positions, labels, keys, tooltips=None) -> None:
-        ax.set_yticks(list(positions), labels, fontsize=self.variant.font - 0.5)
-        for tick, key, tooltip in zip(ax.get_yticklabels(), keys, tooltips or [None] * len(keys)):
-            tick.set_parse_math(False)  # names are data: a "$" is a dollar, not mathtext
-            tick.set_gid(self.gid("label", key))
-            if tooltip:
-                self.tooltips[self.gid("label", key)] = tooltip
-
-    def png(self) -> bytes:
-        """Lay the figure out and render it once with Agg; the PNG is that raster. The layout
-        is kept for svg() (savefig would search for it again, drawing the figure twice)."""
-        canvas = FigureCanvasAgg(self.fig)  # Agg explicitly: no display, no pyplot state
-        canvas.draw()
-        self.fig.set_layout_engine(None)
-        width, height = canvas.get_width_height()
-        buffer = io.BytesIO()
-        Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(buffer, format="png")
-        return buffer.getvalue()
-
-    def svg(self) -> str:
-        """The SVG, drawn once on the layout png() found (laid out here when there is no PNG)."""
-        if self.fig.get_layout_engine() is not None:
-            self.fig.draw_without_rendering()
-            self.fig.set_layout_engine(None)
-        buffer = io.StringIO()
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": self.chart}):
-            self.fig.savefig(buffer, format="svg", metadata={"Date": None})
-        return _inline(buffer.getvalue(), self.tooltips)
-
-
-def _render(name: str, title: str, draw: Callable[[Variant], _Drawing]) -> Chart:
-    drawings = {variant.name: draw(variant) for variant in VARIANTS}
-    png = drawings[WIDE.name].png()
-    return Chart(name, title, {key: drawing.svg() for key, drawing in drawings.items()}, png)
-
 
 def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
     """Coverage by year against target, the target path to 2030, the latest year's gap."""
@@ -173,9 +65,9 @@ def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
     gap_target = (None if is_missing(latest["gap_workers"]) or is_missing(latest["target_rate"])
                   else float(latest["target_rate"]))
 
-    def draw(variant: Variant) -> _Drawing:
+    def draw(variant: Variant) -> Drawing:
         all_years = sorted(set(years) | set(path["year"]))
-        drawing = _Drawing(CITY_CHART, variant, 0.34 * len(all_years) + 1.4 if variant.narrow else 4.4)
+        drawing = Drawing(CITY_CHART, variant, 0.34 * len(all_years) + 1.4 if variant.narrow else 4.4)
         ax = drawing.fig.add_subplot()
         labels = [format_percent(rate) + ("*" if flag else "") for rate, flag in zip(rates, carried)]
         top = max([*rates, *path["target_rate"], 0.1]) * 1.12
@@ -184,7 +76,7 @@ def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
             bars = ax.barh(years, rates, color=COVERAGE_COLOUR, height=0.6, label="Cakupan (coverage)")
             ax.plot(path["target_rate"], path["year"], color=TARGET_COLOUR, marker="o", markersize=4,
                     linestyle="--", label=target_label)
-            _label_bars(ax, bars, labels, variant, top, horizontal=True)
+            label_bars(ax, bars, labels, variant, top, horizontal=True)
             for year, rate in zip(path["year"], path["target_rate"]):
                 if year > years[-1]:
                     ax.annotate(format_percent(rate), (rate, year), ha="right", va="center",
@@ -192,10 +84,10 @@ def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
                                 textcoords="offset points")
             ax.set_yticks(all_years, [str(year) for year in all_years], fontsize=variant.font - 0.5)
             ax.invert_yaxis()
-            ax.xaxis.set_major_formatter(_PERCENT_AXIS)
+            ax.xaxis.set_major_formatter(PERCENT_AXIS)
             ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.set_xlim(0, top)
-            _tidy(ax, grid="x", variant=variant)
+            tidy(ax, grid="x", variant=variant)
         else:
             bars = ax.bar(years, rates, color=COVERAGE_COLOUR, width=0.6, label="Cakupan (coverage)")
             ax.plot(path["year"], path["target_rate"], color=TARGET_COLOUR, marker="o",
@@ -212,15 +104,15 @@ def city_chart(city: pd.DataFrame, target_path: pd.DataFrame) -> Chart:
                 ax.annotate("", xy=(years[-1] + 0.38, gap_target), xytext=(years[-1] + 0.38, rates[-1]),
                             arrowprops=dict(arrowstyle="<->", color="#555555", shrinkA=0, shrinkB=0))
             ax.set_xticks(all_years, [str(year) for year in all_years], fontsize=variant.font - 0.5)
-            ax.yaxis.set_major_formatter(_PERCENT_AXIS)
+            ax.yaxis.set_major_formatter(PERCENT_AXIS)
             ax.set_ylim(0, top)
             ax.set_ylabel("Pekerja tercakup / angkatan kerja", fontsize=variant.font - 0.5)
-            _tidy(ax, grid="y", variant=variant)
+            tidy(ax, grid="y", variant=variant)
         drawing.name_bars(bars, years)
         drawing.legend()
         return drawing
 
-    return _render(CITY_CHART, "Cakupan kota terhadap target (city coverage against target)", draw)
+    return render(CITY_CHART, "Cakupan kota terhadap target (city coverage against target)", draw)
 
 
 def composition_chart(city: pd.DataFrame) -> Chart:
@@ -230,8 +122,8 @@ def composition_chart(city: pd.DataFrame) -> Chart:
               for column in CATEGORY_COLOURS}
     totals = [sum(values) for values in zip(*counts.values())]
 
-    def draw(variant: Variant) -> _Drawing:
-        drawing = _Drawing(COMPOSITION_CHART, variant, 0.42 * len(years) + 1.6 if variant.narrow else 3.6)
+    def draw(variant: Variant) -> Drawing:
+        drawing = Drawing(COMPOSITION_CHART, variant, 0.42 * len(years) + 1.6 if variant.narrow else 3.6)
         ax = drawing.fig.add_subplot()
         base = [0.0] * len(years)
         for column, colour in CATEGORY_COLOURS.items():
@@ -254,20 +146,20 @@ def composition_chart(city: pd.DataFrame) -> Chart:
         if variant.narrow:
             ax.set_yticks(years, [str(year) for year in years], fontsize=variant.font - 0.5)
             ax.invert_yaxis()
-            ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.xaxis.set_major_formatter(NUMBER_AXIS)
             ax.xaxis.set_major_locator(MaxNLocator(3))
             ax.set_xlim(0, top)
-            _tidy(ax, grid="x", variant=variant)
+            tidy(ax, grid="x", variant=variant)
         else:
             ax.set_xticks(years, [str(year) for year in years], fontsize=variant.font - 0.5)
-            ax.yaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.yaxis.set_major_formatter(NUMBER_AXIS)
             ax.set_ylim(0, top)
             ax.set_ylabel("Pekerja tercakup (covered persons)", fontsize=variant.font - 0.5)
-            _tidy(ax, grid="y", variant=variant)
+            tidy(ax, grid="y", variant=variant)
         drawing.legend()
         return drawing
 
-    return _render(COMPOSITION_CHART, "Komposisi pekerja tercakup (formal / informal / rentan)", draw)
+    return render(COMPOSITION_CHART, "Komposisi pekerja tercakup (formal / informal / rentan)", draw)
 
 
 def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
@@ -283,14 +175,14 @@ def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
     marks = [SUPPRESSED if is_true(hidden) else format_percent(rate)
              for rate, hidden in zip(coverage, rows["covered_suppressed"])]
 
-    def draw(variant: Variant) -> _Drawing:
+    def draw(variant: Variant) -> Drawing:
         if variant.narrow:  # the letter, its full name as a tooltip and in the table below
             labels, tooltips = letters, names
         else:
             labels, tooltips = ["\n".join(textwrap.wrap(name, 46)) for name in names], None
-        positions = _stacked_positions([label.count("\n") + 1 for label in labels])
+        positions = stacked_positions([label.count("\n") + 1 for label in labels])
         height = (0.26 if variant.narrow else 0.25) * positions[-1] + 1.6
-        drawing = _Drawing(SECTOR_CHART, variant, height)
+        drawing = Drawing(SECTOR_CHART, variant, height)
         if variant.narrow:
             cover_ax, workforce_ax = drawing.fig.add_subplot(), None
         else:
@@ -310,21 +202,21 @@ def sector_chart(sectors: pd.DataFrame, year: int) -> Chart:
                               fontsize=variant.font - 1, xytext=(3, 0), textcoords="offset points")
         drawing.label_ticks(cover_ax, positions, labels, letters, tooltips)
         cover_ax.set_ylim(positions[-1] + 0.7, -0.7)  # top down
-        cover_ax.xaxis.set_major_formatter(_PERCENT_AXIS)
+        cover_ax.xaxis.set_major_formatter(PERCENT_AXIS)
         cover_ax.set_xlim(0, 1)
-        _tidy(cover_ax, grid="x", variant=variant)
+        tidy(cover_ax, grid="x", variant=variant)
         if workforce_ax is not None:
             workforce_bars = workforce_ax.barh(positions, workforce, color=WORKFORCE_COLOUR, height=0.6)
             drawing.name_bars(workforce_bars, [f"workforce-{letter}" for letter in letters])
-            workforce_ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            workforce_ax.xaxis.set_major_formatter(NUMBER_AXIS)
             workforce_ax.xaxis.set_major_locator(MaxNLocator(3))
             workforce_ax.set_title("Angkatan kerja\n(workforce)", fontsize=variant.font)
             cover_ax.set_title("Cakupan (coverage)", fontsize=variant.font)
-            _tidy(workforce_ax, grid="x", variant=variant)
+            tidy(workforce_ax, grid="x", variant=variant)
         drawing.legend()
         return drawing
 
-    return _render(SECTOR_CHART, f"Cakupan per sektor {year} (coverage by sector)", draw)
+    return render(SECTOR_CHART, f"Cakupan per sektor {year} (coverage by sector)", draw)
 
 
 def district_chart(districts: pd.DataFrame, year: int) -> Chart:
@@ -333,8 +225,8 @@ def district_chart(districts: pd.DataFrame, year: int) -> Chart:
     names = rows["district"].str.title().tolist()
     top = max([float(rows[column].astype("Float64").fillna(0).max()) for column in CATEGORY_COLOURS] + [1.0])
 
-    def draw(variant: Variant) -> _Drawing:
-        drawing = _Drawing(DISTRICT_CHART, variant, 0.75 * len(rows) + 1.5 if variant.narrow else 0.6 * len(rows) + 1.4)
+    def draw(variant: Variant) -> Drawing:
+        drawing = Drawing(DISTRICT_CHART, variant, 0.75 * len(rows) + 1.5 if variant.narrow else 0.6 * len(rows) + 1.4)
         ax = drawing.fig.add_subplot()
         width = 0.26
         for offset, (column, colour) in enumerate(CATEGORY_COLOURS.items()):
@@ -349,14 +241,14 @@ def district_chart(districts: pd.DataFrame, year: int) -> Chart:
                             fontsize=variant.font - 1.5, xytext=(3, 0), textcoords="offset points")
         drawing.label_ticks(ax, range(len(rows)), names, rows["district"].tolist())
         ax.invert_yaxis()
-        ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+        ax.xaxis.set_major_formatter(NUMBER_AXIS)
         ax.xaxis.set_major_locator(MaxNLocator(3 if variant.narrow else 6))
         ax.set_xlim(0, top * (1.25 if variant.narrow else 1.1))  # room for the counts after the bars
-        _tidy(ax, grid="x", variant=variant)
+        tidy(ax, grid="x", variant=variant)
         drawing.legend()
         return drawing
 
-    return _render(DISTRICT_CHART, f"Pekerja tercakup per kecamatan {year} (covered persons by district)", draw)
+    return render(DISTRICT_CHART, f"Pekerja tercakup per kecamatan {year} (covered persons by district)", draw)
 
 
 def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Chart:
@@ -366,23 +258,23 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Cha
         (below_umk, "below_umk_accounts", FORMAL_COLOUR, "Akun dengan upah di bawah UMK (PDS upah)"),
     )
 
-    def draw(variant: Variant) -> _Drawing:
+    def draw(variant: Variant) -> Drawing:
         wrap_at = 22 if variant.narrow else 30
         labelled = [
             ["\n".join(textwrap.wrap(str(name), wrap_at)) or "–" for name in table["name"]]
             for table, *_ in panels
         ]
-        slot_lines = [_stacked_positions([label.count("\n") + 1 for label in labels]) for labels in labelled]
+        slot_lines = [stacked_positions([label.count("\n") + 1 for label in labels]) for labels in labelled]
         span = max([positions[-1] + 1 if positions else 1 for positions in slot_lines])
         if variant.narrow:
-            drawing = _Drawing(COMPLIANCE_CHART, variant, 2 * (0.24 * span + 0.9) + 0.4)
+            drawing = Drawing(COMPLIANCE_CHART, variant, 2 * (0.24 * span + 0.9) + 0.4)
             axes = drawing.fig.subplots(2, 1)
         else:
-            drawing = _Drawing(COMPLIANCE_CHART, variant, 0.24 * span + 1.6)
+            drawing = Drawing(COMPLIANCE_CHART, variant, 0.24 * span + 1.6)
             axes = drawing.fig.subplots(1, 2)
         for ax, (table, column, colour, title), labels, positions in zip(axes, panels, labelled, slot_lines):
             ax.set_title("\n".join(textwrap.wrap(title, 28)), fontsize=variant.font)
-            _tidy(ax, grid="x", variant=variant)
+            tidy(ax, grid="x", variant=variant)
             if table.empty:
                 ax.text(0.5, 0.5, "Tidak ada (none)", ha="center", va="center", transform=ax.transAxes,
                         fontsize=variant.font)
@@ -398,11 +290,11 @@ def compliance_chart(unregistered: pd.DataFrame, below_umk: pd.DataFrame) -> Cha
                                 table["name"].astype(str).tolist())
             ax.set_ylim(span - 0.4, -0.6)  # one bar size in both panels, top down
             ax.set_xlim(0, max(values) * 1.2)
-            ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.xaxis.set_major_formatter(NUMBER_AXIS)
             ax.xaxis.set_major_locator(MaxNLocator(3 if variant.narrow else 5, integer=True))
         return drawing
 
-    return _render(COMPLIANCE_CHART, "Pemberi kerja prioritas (priority employers)", draw)
+    return render(COMPLIANCE_CHART, "Pemberi kerja prioritas (priority employers)", draw)
 
 
 def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
@@ -414,8 +306,8 @@ def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
     target = None if is_missing(target_rate) else float(target_rate)
     top = max([*known, target or 0.0]) + 0.05
 
-    def draw(variant: Variant) -> _Drawing:
-        drawing = _Drawing(HISTORY_CHART, variant, 3.2 if variant.narrow else 3.6)
+    def draw(variant: Variant) -> Drawing:
+        drawing = Drawing(HISTORY_CHART, variant, 3.2 if variant.narrow else 3.6)
         ax = drawing.fig.add_subplot()
         (line,) = ax.plot(dates, values, color=COVERAGE_COLOUR, marker="o", markersize=4,
                           label=f"Cakupan {year} (coverage)")
@@ -424,7 +316,7 @@ def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
                     fontsize=variant.font - 1, xytext=(0, 6), textcoords="offset points", color=COVERAGE_COLOUR)
         if target is not None:
             ax.axhline(target, color=TARGET_COLOUR, linestyle="--", label=f"Target {year}")
-        ax.yaxis.set_major_formatter(_PERCENT_AXIS)
+        ax.yaxis.set_major_formatter(PERCENT_AXIS)
         ax.set_ylim(max(0.0, min(known) - 0.05), top)
         most = 4 if variant.narrow else 10
         if len(dates) <= most:
@@ -437,11 +329,11 @@ def history_chart(rates: pd.DataFrame, year: int, target_rate) -> Chart:
             label.set_horizontalalignment("right")
         if not variant.narrow:
             ax.set_ylabel("Pekerja tercakup / angkatan kerja", fontsize=variant.font - 0.5)
-        _tidy(ax, grid="y", variant=variant)
+        tidy(ax, grid="y", variant=variant)
         drawing.legend()
         return drawing
 
-    return _render(HISTORY_CHART, f"Cakupan {year} per tanggal data terbitan (coverage as published, by as-of date)", draw)
+    return render(HISTORY_CHART, f"Cakupan {year} per tanggal data terbitan (coverage as published, by as-of date)", draw)
 
 
 def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
@@ -465,9 +357,9 @@ def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
     texts = [format_number(value) if index in totals else ("+" if value > 0 else "−" if value < 0 else "±")
              + format_number(abs(value)) for index, (_, _, value) in enumerate(steps)]
 
-    def draw(variant: Variant) -> _Drawing:
+    def draw(variant: Variant) -> Drawing:
         narrow = variant.narrow
-        drawing = _Drawing(BRIDGE_CHART, variant, 0.5 * len(steps) + 1.2 if narrow else 3.6)
+        drawing = Drawing(BRIDGE_CHART, variant, 0.5 * len(steps) + 1.2 if narrow else 3.6)
         ax = drawing.fig.add_subplot()
         starts = [bottom if start is None else min(start, end) for start, end in spans]
         lengths = [end - bottom if start is None else abs(end - start) for start, end in spans]
@@ -477,12 +369,12 @@ def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
         if narrow:
             bars = ax.barh(positions, lengths, left=starts, color=colours, height=0.6)
             ax.set_xlim(bottom, top)
-            ax.xaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.xaxis.set_major_formatter(NUMBER_AXIS)
             ax.xaxis.set_major_locator(MaxNLocator(3, integer=True))
         else:
             bars = ax.bar(positions, lengths, bottom=starts, color=colours, width=0.6)
             ax.set_ylim(bottom, top)
-            ax.yaxis.set_major_formatter(_NUMBER_AXIS)
+            ax.yaxis.set_major_formatter(NUMBER_AXIS)
             ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
             ax.set_ylabel("Pekerja tercakup (covered persons)", fontsize=variant.font - 0.5)
         for bar, (start, end), text in zip(bars, spans, texts):
@@ -497,39 +389,19 @@ def bridge_chart(steps: list[tuple[str, str, int]], year: int) -> Chart:
         if narrow:
             drawing.label_ticks(ax, positions, labels, keys)
             ax.invert_yaxis()
-            _tidy(ax, grid="x", variant=variant)
+            tidy(ax, grid="x", variant=variant)
         else:
             ax.set_xticks(positions, ["\n".join(textwrap.wrap(label, 16)) for label in labels],
                           fontsize=variant.font - 0.5)
-            _tidy(ax, grid="y", variant=variant)
+            tidy(ax, grid="y", variant=variant)
         return drawing
 
-    return _render(BRIDGE_CHART, f"Mengapa cakupan {year} bergerak (why the figure moved)", draw)
+    return render(BRIDGE_CHART, f"Mengapa cakupan {year} bergerak (why the figure moved)", draw)
 
 
 def _short_date(day) -> str:
     """27 Des 2025"""
     return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
-
-
-def _stacked_positions(line_counts: list[int]) -> list[float]:
-    """Bar positions top down, each row as tall as its label's lines."""
-    positions, at = [], 0.0
-    for lines in line_counts:
-        at += (lines - 1) * 0.35
-        positions.append(at)
-        at += 1 + (lines - 1) * 0.35
-    return positions
-
-
-def _label_bars(ax, bars, labels, variant: Variant, top: float, horizontal: bool) -> None:
-    """Each bar's value: inside a long bar (white), after a short one."""
-    for bar, label in zip(bars, labels):
-        length = bar.get_width() if horizontal else bar.get_height()
-        inside = length >= top * 0.3
-        ax.annotate(label, (0 if inside else length, bar.get_y() + bar.get_height() / 2), va="center",
-                    color="white" if inside else "black", fontsize=variant.font - 1,
-                    xytext=(3, 0), textcoords="offset points")
 
 
 def _target_path(city: pd.DataFrame, target_path: pd.DataFrame) -> pd.DataFrame:
@@ -539,29 +411,3 @@ def _target_path(city: pd.DataFrame, target_path: pd.DataFrame) -> pd.DataFrame:
     path = pd.concat([reported, later[["year", "target_rate"]]], ignore_index=True)
     path = path.astype({"year": "Int64", "target_rate": "Float64"}).dropna()
     return path.astype({"year": int, "target_rate": float})
-
-
-def _tidy(ax, grid: str, variant: Variant) -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis=grid, color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.tick_params(labelsize=variant.font - 0.5)
-
-
-def _id_safe(key: object) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(key))
-
-
-def _inline(svg: str, tooltips: dict[str, str]) -> str:
-    """matplotlib's SVG as an element for an HTML page: scales to its box, tooltips added."""
-    root = ET.fromstring(svg)
-    for attribute in ("width", "height"):
-        root.attrib.pop(attribute, None)
-    root.set("role", "img")
-    for element in root.iter():
-        tooltip = tooltips.get(element.get("id", ""))
-        if tooltip:
-            title = ET.Element(f"{{{_SVG}}}title")
-            title.text = tooltip
-            element.insert(0, title)
-    return ET.tostring(root, encoding="unicode")

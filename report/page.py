@@ -10,8 +10,8 @@ import pandas as pd
 
 from cakupan.report import charts
 from cakupan.report.changes import headline_changes
-from cakupan.report.charts import Chart
 from cakupan.report.data import CITY_TABLE, COMPLIANCE_TABLE, DISTRICT_TABLE, SECTOR_TABLE, PublishedTable
+from cakupan.report.drawing import Chart
 from cakupan.report.explanation import bridge_steps, largest_effect_sentence
 from cakupan.report.files import export_file_names
 from cakupan.report.formatting import format_date, format_number, format_percent, is_missing, is_true

@@ -71,11 +71,11 @@ def generate(
         # One random stream per calendar month: a month's events do not depend on the window.
         simulation.advance(np.random.default_rng([seed, month_first, 1]), month_first, month_last, apbd_day)
         landing.take(
-            simulation.account_versions(reported_through, month_last),
-            simulation.employer_versions_through(month_last),
+            simulation.accounts.versions(reported_through, month_last),
+            simulation.employers.versions_through(month_last),
             month_last,
         )
-        simulation.forget_closed(month_last)
+        simulation.accounts.forget_closed(month_last)
         reported_through = month_last
         if progress is not None and landing.initial_written:
             progress(landing.next_day - start_day, total_days)

@@ -9,16 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from cakupan.config import JAKARTA
-from cakupan.generator.days import SECONDS_PER_DAY, DayText
+from cakupan.generator.accounts import PROGRAMS, SEGMENTS, SOURCES
+from cakupan.generator.days import DayText
+from cakupan.generator.employers import EMPLOYER_STATUSES, SIZE_CLASS_FLOORS, SIZE_CLASSES
 from cakupan.generator.faults import FILE_FAULTS, corrupt_rows, write_bad_file
-from cakupan.generator.simulation import (
-    EMPLOYER_STATUSES,
-    PROGRAMS,
-    SEGMENTS,
-    SIZE_CLASS_FLOORS,
-    SIZE_CLASSES,
-    SOURCES,
-)
 from cakupan.ingest.extracts import KINDS, SPEC_COLUMNS
 
 OFFICE_OPENS = 7 * 3600 + 30 * 60
