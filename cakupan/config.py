@@ -46,7 +46,7 @@ TARGETS_ENV = "CAKUPAN_TARGETS"
 SETTLE_SECONDS_ENV = "CAKUPAN_SETTLE_SECONDS"
 
 DEFAULT_LANDING = "./landing"
-# Data of its own folder, apart from the source folder `warehouse/` (cakupan.warehouse).
+# In a folder of data only, not in `warehouse/`, the source folder of cakupan.warehouse.
 DEFAULT_WAREHOUSE = "./data/cakupan.duckdb"
 
 # The Prefect global concurrency limit that serialises writers when a server is configured.
