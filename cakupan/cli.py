@@ -445,7 +445,7 @@ def explain(
 @app.command(epilog=(
     "Environment: PREFECT_API_URL (required), the API of a running Prefect server, e.g. "
     "http://127.0.0.1:4200/api, or set in a Prefect profile (`prefect config set`); CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
-    "UI at the same API with PREFECT_UI_API_URL when the server runs on another host or port (see README)."
+    "UI at the same API with PREFECT_SERVER_UI_API_URL when the server runs on another host or port (see README)."
 ))
 def serve(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
