@@ -90,7 +90,8 @@ def _prepare(debug: bool) -> None:
 
         warnings.filterwarnings("ignore")
     from prefect.logging.configuration import setup_logging
-    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from cakupan.flows.compat import print_log_lines_on
 
     setup_logging()
     prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
@@ -98,8 +99,7 @@ def _prepare(debug: bool) -> None:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and not debug:
                 handler.addFilter(_DropTracebacks())
-            if isinstance(handler, PrefectConsoleHandler) and _display is not None:
-                handler.console = errors  # log lines print above the live line, not through it
+            if _display is not None and print_log_lines_on(handler, errors):  # above the live line
                 handler.addFilter(_display.step_from_log)
     if _display is not None:
         from cakupan.flows import progress
