@@ -38,9 +38,16 @@ def _parse_date(value: Optional[str], option: str) -> Optional[date]:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param_hint=option) from None
+        return config.parse_date(value)
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint=option) from None
+
+
+def _check_date_order(first: date, last: date, as_written: Optional[tuple[str, str]] = None) -> None:
+    try:
+        config.check_date_order(first, last, "--start", as_written)
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint="--end") from None
 
 
 LandingOption = Annotated[
@@ -152,8 +159,7 @@ def backfill(
 ) -> None:
     """Reload every file dated from --start to --end with the current rules, then rebuild."""
     first, last = _parse_date(start, "--start"), _parse_date(end, "--end")
-    if last < first:
-        raise typer.BadParameter(f"{end} is before --start {start}", param_hint="--end")
+    _check_date_order(first, last, as_written=(start, end))
     require_landing(landing)
 
     def body() -> None:
@@ -184,8 +190,7 @@ def generate(
     """Write synthetic extracts shaped like the real ones."""
     first = _parse_date(start, "--start")
     last = _parse_date(end, "--end") or config.today_jakarta() - timedelta(days=1)
-    if last < first:
-        raise typer.BadParameter(f"{last} is before --start {first}", param_hint="--end")
+    _check_date_order(first, last)
 
     def body() -> None:
         from cakupan.generator import generate as write_extracts
