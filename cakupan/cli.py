@@ -1,22 +1,26 @@
-"""The `cakupan` command: the way a person, a cron line or a test drives the flows."""
+"""The `cakupan` command: the way a person, a cron line or a test drives the flows.
+
+The commands and their options only: what a command says and how its errors end it are in
+`console.py`, a flow run's start and end in `flow_runs.py`, the checks before any work in
+`preflight.py`."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from cakupan import config
+from cakupan.console import EXIT_FAILED, EXIT_USAGE, Stop, console, day_progress, errors, guarded, step
+from cakupan.flow_runs import run_flow
+from cakupan.preflight import require_landing, require_pii_key, serve_problems
 
 app = typer.Typer(
     name="cakupan",
@@ -28,23 +32,22 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"max_content_width": 100},
 )
-# A pipe or a log file gets the whole table rather than 80 columns of ellipses.
-console = Console(width=None if sys.stdout.isatty() else 132)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-# The live line of a command on a terminal (cakupan.terminal), None off a terminal.
-_display = None
 
 
 def _parse_date(value: Optional[str], option: str) -> Optional[date]:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)", param_hint=option) from None
+        return config.parse_date(value)
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint=option) from None
+
+
+def _check_date_order(first: date, last: date, as_written: Optional[tuple[str, str]] = None) -> None:
+    try:
+        config.check_date_order(first, last, "--start", as_written)
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint="--end") from None
 
 
 LandingOption = Annotated[
@@ -93,154 +96,6 @@ def main(
     """Coverage of employment social security (BPJS Ketenagakerjaan) in Kota Malang."""
 
 
-class Stop(Exception):
-    """An error already phrased for the user: message, exit code."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
-
-
-def _require_landing(landing: Path) -> None:
-    if not landing.is_dir():
-        raise typer.BadParameter(f"folder {str(landing)!r} does not exist", param_hint="--landing")
-
-
-def _require_pii_key(warehouse: Path) -> None:
-    """A key is set, and strong enough if it will key a new warehouse (the run checks an old one's)."""
-    from cakupan.warehouse.connection import Refused
-    from cakupan.warehouse.pii import key_from_env, verify_key
-
-    try:
-        key = key_from_env()
-        if not warehouse.exists():
-            verify_key(key, recorded=[])
-    except Refused as problem:
-        raise Stop(str(problem), EXIT_USAGE) from None
-
-
-class _DropTracebacks(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info = None
-        record.exc_text = None
-        return True
-
-
-def _prepare(debug: bool) -> None:
-    """Quiet, offline-friendly defaults before Prefect is imported; --debug shows everything."""
-    config.owner_only_files()
-    if debug:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
-    config.quiet_prefect()
-    if not debug:
-        import warnings
-
-        warnings.filterwarnings("ignore")
-    from prefect.logging.configuration import setup_logging
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    setup_logging()
-    prefect_loggers = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
-    for logger in [logging.getLogger(name) for name in prefect_loggers] + [logging.getLogger()]:
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and not debug:
-                handler.addFilter(_DropTracebacks())
-            if isinstance(handler, PrefectConsoleHandler) and _display is not None:
-                handler.console = errors  # log lines print above the live line, not through it
-                handler.addFilter(_display.step_from_log)
-    if _display is not None:
-        from cakupan.flows import progress
-
-        progress.listen(_display.files)
-
-
-def _prefect_api_problem() -> Optional[str]:
-    """The configured Prefect API does not answer: one line naming its URL and where it was set."""
-    import urllib.error
-    import urllib.request
-
-    api = config.prefect_api()
-    if api is None:
-        return None
-    try:
-        with urllib.request.urlopen(f"{api.url.rstrip('/')}/health", timeout=10):
-            return None
-    except urllib.error.HTTPError:
-        return None  # a server answers; what it says is for Prefect's client
-    except (OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        return (f"Prefect API {api.url} does not answer ({getattr(reason, 'strerror', None) or reason}); "
-                f"the URL comes from {api.source}: start that server, or point PREFECT_API_URL at a running one")
-
-
-def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
-    """Run a flow and turn its end into an exit status and one or two lines."""
-    from contextlib import ExitStack
-
-    from cakupan.flows.exclusive import prefect_server_configured
-    from cakupan.flows.runner import check_dask_scheduler
-    from cakupan.warehouse.connection import Refused
-
-    if problem := _prefect_api_problem():
-        raise Stop(problem, EXIT_USAGE)
-    if dask_address:
-        try:
-            check_dask_scheduler(dask_address)  # before any work
-        except Refused as problem:
-            raise Stop(str(problem), EXIT_USAGE) from None
-
-    with ExitStack() as stack:
-        if prefect_server_configured():
-            from cakupan.flows.deployments import ensure_writer_limit
-
-            ensure_writer_limit()
-        else:
-            from cakupan.flows.embedded_server import embedded_prefect_server
-
-            try:
-                stack.enter_context(embedded_prefect_server())
-            except Refused as problem:
-                raise Stop(str(problem), EXIT_FAILED) from None
-        _step("starting the run" if prefect_server_configured() else "starting the run (embedded Prefect server)")
-        state = flow_call()
-    if state.is_completed():
-        return
-    message = state.message or "the run failed"
-    raise Stop(message.replace("Flow run encountered an exception: ", ""), EXIT_FAILED)
-
-
-def _step(text: str) -> None:
-    if _display is not None:
-        _display.step(text)
-
-
-def _guarded(body, debug: bool) -> None:
-    global _display
-    if sys.stderr.isatty():
-        from cakupan.terminal import TerminalProgress
-
-        _display = TerminalProgress(errors)
-    with _display or nullcontext():
-        _run_guarded(body, debug)
-
-
-def _run_guarded(body, debug: bool) -> None:
-    _prepare(debug)
-    try:
-        body()
-    except Stop as stop:
-        errors.print(f"[red]error:[/red] {escape(str(stop))}", highlight=False, soft_wrap=True)  # one line, also in a log
-        raise typer.Exit(stop.code) from None
-    except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into an exit status
-        if debug:
-            raise
-        errors.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False, soft_wrap=True)
-        errors.print("(run again with --debug for the traceback)", style="dim")
-        raise typer.Exit(EXIT_FAILED) from None
-
-
 def _print_city_table(warehouse: Path) -> None:
     from cakupan.report.data import CITY_TABLE, read_published
     from cakupan.report.tables import city_table
@@ -276,19 +131,19 @@ def nightly(
 ) -> None:
     """Load every new or changed file dated on or before --as-of, rebuild the tables, write the report."""
     day = _parse_date(as_of, "--as-of")
-    _require_landing(landing)
+    require_landing(landing)
 
     def body() -> None:
-        _require_pii_key(warehouse)
+        require_pii_key(warehouse)
         from cakupan.flows.nightly import nightly as nightly_flow
 
-        _run(
+        run_flow(
             lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), workers=workers,
                                  dask_address=dask_address, return_state=True),
-            debug, dask_address,
+            dask_address,
         )
 
-    _guarded(body, debug)
+    guarded(body, debug)
 
 
 @app.command(epilog=KEY_HELP)
@@ -304,23 +159,22 @@ def backfill(
 ) -> None:
     """Reload every file dated from --start to --end with the current rules, then rebuild."""
     first, last = _parse_date(start, "--start"), _parse_date(end, "--end")
-    if last < first:
-        raise typer.BadParameter(f"{end} is before --start {start}", param_hint="--end")
-    _require_landing(landing)
+    _check_date_order(first, last, as_written=(start, end))
+    require_landing(landing)
 
     def body() -> None:
-        _require_pii_key(warehouse)
+        require_pii_key(warehouse)
         from cakupan.flows.backfill import backfill as backfill_flow
 
-        _run(
+        run_flow(
             lambda: backfill_flow(
                 start=first, end=last, resume=resume, landing=str(landing), warehouse=str(warehouse),
                 workers=workers, dask_address=dask_address, return_state=True,
             ),
-            debug, dask_address,
+            dask_address,
         )
 
-    _guarded(body, debug)
+    guarded(body, debug)
 
 
 @app.command()
@@ -336,18 +190,17 @@ def generate(
     """Write synthetic extracts shaped like the real ones."""
     first = _parse_date(start, "--start")
     last = _parse_date(end, "--end") or config.today_jakarta() - timedelta(days=1)
-    if last < first:
-        raise typer.BadParameter(f"{last} is before --start {first}", param_hint="--end")
+    _check_date_order(first, last)
 
     def body() -> None:
         from cakupan.generator import generate as write_extracts
 
-        _step(f"generating extracts {first} to {last}: simulating the city's history")
+        step(f"generating extracts {first} to {last}: simulating the city's history")
         summary = write_extracts(out, first, last, scale=scale, seed=seed, faults=faults,
-                                 progress=_display.days if _display else None)
+                                 progress=day_progress())
         console.print(f"wrote {summary.files_written:,} files to {out}")
 
-    _guarded(body, debug)
+    guarded(body, debug)
 
 
 @app.command()
@@ -376,7 +229,7 @@ def report(
                 raise Stop(f"{warehouse}: {nothing}", EXIT_USAGE) from None
         console.print(f"report written to {out_dir / 'index.html'}")
 
-    _guarded(body, debug)
+    guarded(body, debug)
 
 
 @app.command()
@@ -416,7 +269,7 @@ def explain(
                 p0 = find_publication(con, from_) if from_ else previous_with_other_as_of(con, p1)
                 if p0 is None:
                     raise NothingPublished(f"no publication before {p1.run_id} has another as_of than {p1.as_of}: give --from")
-                _step(f"explaining {year}: {p0.run_id} (as of {p0.as_of}) to {p1.run_id} (as of {p1.as_of})")
+                step(f"explaining {year}: {p0.run_id} (as of {p0.as_of}) to {p1.run_id} (as of {p1.as_of})")
                 explained = explain_change(con, year, p0, p1, (by,) if by else LEVELS)
             except (NothingPublished, ExplainError) as problem:
                 raise Stop(f"{warehouse}: {problem}", EXIT_USAGE) from None
@@ -439,13 +292,13 @@ def explain(
         if explained.problems:
             raise typer.Exit(EXIT_FAILED)
 
-    _guarded(body, debug)
+    guarded(body, debug)
 
 
 @app.command(epilog=(
     "Environment: PREFECT_API_URL (required), the API of a running Prefect server, e.g. "
     "http://127.0.0.1:4200/api, or set in a Prefect profile (`prefect config set`); CAKUPAN_PII_KEY (required by every run it serves). Point the Prefect "
-    "UI at the same API with PREFECT_UI_API_URL when the server runs on another host or port (see README)."
+    "UI at the same API with PREFECT_SERVER_UI_API_URL when the server runs on another host or port (see README)."
 ))
 def serve(
     landing: LandingOption = Path(config.DEFAULT_LANDING),
@@ -454,7 +307,7 @@ def serve(
 ) -> None:
     """Register and serve the deployments: nightly at 02:00 Asia/Jakarta, backfill on demand."""
     config.quiet_prefect()  # before Prefect's settings are first read
-    problems = _serve_problems(landing, warehouse)
+    problems = serve_problems(landing, warehouse)
     for problem in problems:
         errors.print(f"[red]error:[/red] {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:
@@ -468,39 +321,7 @@ def serve(
             announce=lambda line: console.print(line, markup=False, highlight=False),
         )
 
-    _guarded(body, debug)
-
-
-def _serve_problems(landing: Path, warehouse: Path) -> list[str]:
-    """What would fail every served run, found before serving: one line each."""
-    from cakupan.warehouse.connection import Refused, WarehouseBusy
-    from cakupan.warehouse.integrity import check_intact
-    from cakupan.warehouse.pii import key_from_env, verify_key_for
-
-    problems = []
-    if config.prefect_api() is None:
-        problems.append(
-            "cakupan serve needs a Prefect server: start one (`prefect server start`) and set PREFECT_API_URL "
-            "(see README)"
-        )
-    elif problem := _prefect_api_problem():
-        problems.append(problem)
-    if not landing.is_dir():
-        problems.append(f"--landing: folder {str(landing)!r} does not exist")
-    folder = next(parent for parent in warehouse.absolute().parents if parent.exists())
-    writable = os.access(warehouse, os.W_OK) if warehouse.exists() else folder.is_dir() and os.access(folder, os.W_OK)
-    if not writable:
-        problems.append(f"--warehouse: cannot write {warehouse} ({folder} is not a writable folder)")
-    try:
-        key_from_env()
-        if writable:
-            check_intact(warehouse)
-            verify_key_for(warehouse)
-    except WarehouseBusy:
-        pass  # a run is writing it now; every run checks it again before writing
-    except Refused as problem:
-        problems.append(str(problem))
-    return problems
+    guarded(body, debug)
 
 
 @app.command(epilog=(
@@ -524,20 +345,20 @@ def demo(
         console.print("[yellow]demo:[/yellow] using the fixed demo key for NIK/KPJ hashing (never for real data)")
         first, last = date(2020, 1, 1), config.today_jakarta() - timedelta(days=1)
         console.print(f"generating daily extracts {first} to {last} into {landing} ...")
-        _step(f"generating extracts {first} to {last}: simulating the city's history")
+        step(f"generating extracts {first} to {last}: simulating the city's history")
         summary = write_extracts(landing, first, last, scale=scale, seed=0,
-                                 progress=_display.days if _display else None)
+                                 progress=day_progress())
         console.print(f"wrote {summary.files_written:,} files; backfilling into {warehouse} ...")
         from cakupan.flows.backfill import backfill as backfill_flow
 
-        _run(
+        run_flow(
             lambda: backfill_flow(
                 start=first, end=last, landing=str(landing), warehouse=str(warehouse), workers=workers,
                 dask_address=dask_address, return_state=True,
             ),
-            debug, dask_address,
+            dask_address,
         )
         _print_city_table(warehouse)
         console.print(f"report: {config.report_dir(warehouse) / 'index.html'}")
 
-    _guarded(body, debug)
+    guarded(body, debug)

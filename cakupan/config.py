@@ -1,7 +1,10 @@
 """Configuration: the one module that reads environment variables.
 
 Every variable is read when asked for (a function call), never at import time, so a test
-or a worker process that sets one before the call is heard.
+or a worker process that sets one before the call is heard, and a deployment hears a changed
+value on its next run. Where a run prepares its slices (`WorkerSettings`) is settled once, at
+the flow's start, and passed down; the command's options and the flows' parameters share the
+date and range checks here, so both say the same thing about a bad date.
 
 | variable | default | meaning |
 |---|---|---|
@@ -25,6 +28,7 @@ or a worker process that sets one before the call is heard.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -100,12 +104,36 @@ def today_jakarta() -> date:
     return datetime.now(JAKARTA).date()
 
 
-def landing_path() -> Path:
-    return Path(os.environ.get(LANDING_ENV, DEFAULT_LANDING))
+def parse_date(value: str) -> date:
+    """A date as an option or a parameter gives it (YYYY-MM-DD); the caller names which."""
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def warehouse_path() -> Path:
-    return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
+def check_date_order(first: date, last: date, first_name: str, as_written: tuple[str, str] | None = None) -> None:
+    """A range's end on or after its start; the message names the start as the caller calls it
+    and shows both dates `as_written` when given (20250201 stays 20250201)."""
+    if last < first:
+        shown_first, shown_last = as_written or (first, last)
+        raise ValueError(f"{shown_last} is before {first_name} {shown_first}")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Where a run prepares its slices, settled once at the run's entry (a flow run's start:
+    its parameters, else the environment), checked there, and passed to the runner."""
+
+    workers: int | None  # local worker processes; None when a Dask cluster prepares the slices
+    dask_address: str | None
+
+
+def worker_settings(dask_address: str | None, workers: Callable[[], int]) -> WorkerSettings:
+    """`dask_address`, else CAKUPAN_DASK_ADDRESS; without one, `workers()` local workers (the
+    caller's parameter, else `workers_from_environment`), asked for only then."""
+    dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
+    return WorkerSettings(None if dask_address else workers(), dask_address)
 
 
 def pii_key_secret() -> str:
@@ -113,7 +141,7 @@ def pii_key_secret() -> str:
     return os.environ.get(PII_KEY_ENV, "")
 
 
-def workers() -> int:
+def workers_from_environment() -> int:
     """Local worker processes: CAKUPAN_WORKERS, else the CPU cores this process may use."""
     value = os.environ.get(WORKERS_ENV)
     if value:
@@ -125,10 +153,6 @@ def workers() -> int:
             raise ValueError(f"{WORKERS_ENV}={value!r}: expected a whole number of at least 1")
         return count
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def dask_address() -> str | None:
-    return os.environ.get(DASK_ADDRESS_ENV) or None
 
 
 def writer_wait_seconds() -> float:

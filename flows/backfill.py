@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
-from cakupan.flows.parameters import as_bool, date_range
+from cakupan.flows.parameters import as_bool, date_range, workers_of_run
 from cakupan.flows.pipeline import (
     load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
 )
@@ -54,7 +54,7 @@ def backfill(
     try:
         start, end = date_range(start, end)
         resume = as_bool("resume", resume)
-        runner = slice_runner(workers, dask_address)
+        runner = slice_runner(workers_of_run(workers, dask_address))
         with writing(warehouse):
             retrying = flow_run.run_count > 1
             loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None

@@ -20,9 +20,11 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from prefect.context import refresh_global_settings_context
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
+from cakupan.flows.compat import (
+    EMBEDDED_SERVER_APP, EMBEDDED_SERVER_ENVIRONMENT, refresh_global_settings_context, send_queued_logs_and_events,
+)
 from cakupan.flows.prefect_server import answers, free_port, stop
 from cakupan.warehouse.connection import Refused
 
@@ -85,10 +87,10 @@ def _start(port: int, output) -> subprocess.Popen:
 
     return subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+            sys.executable, "-m", "uvicorn", "--factory", EMBEDDED_SERVER_APP,
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on",
         ],
-        env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+        env={**os.environ, **EMBEDDED_SERVER_ENVIRONMENT},
         stdout=output, stderr=output, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )
 
@@ -109,8 +111,4 @@ def _why(server: subprocess.Popen, wait_seconds: float, output) -> str:
 def _send_what_is_queued() -> None:
     """Send the run's last logs and events while the server still answers: at exit Prefect
     would retry them against the stopped server for more than a minute."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for service in (APILogWorker, EventsWorker):
-        service.drain_all(timeout=DRAIN_SECONDS, at_exit=False)
+    send_queued_logs_and_events(DRAIN_SECONDS)

@@ -24,11 +24,11 @@ import httpx
 from prefect import get_run_logger
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
-from prefect.concurrency._leases import maintain_concurrency_lease
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
 from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, writer_wait_seconds
+from cakupan.flows.compat import maintain_concurrency_lease
 from cakupan.flows.embedded_server import embedded_api_url
 from cakupan.warehouse.connection import Refused
 from cakupan.warehouse.lock import BoundedWait, HeldLock, writer_lock

@@ -9,7 +9,7 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, freshness_thresholds, today_jakarta
-from cakupan.flows.parameters import as_date
+from cakupan.flows.parameters import as_date, workers_of_run
 from cakupan.flows.pipeline import (
     load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
 )
@@ -31,7 +31,7 @@ def nightly(
     try:
         as_of = as_date("as_of", as_of) or today_jakarta()
         freshness_thresholds()  # a bad CAKUPAN_LATE_DAYS / CAKUPAN_STALE_DAYS stops the run before it loads
-        runner = slice_runner(workers, dask_address)
+        runner = slice_runner(workers_of_run(workers, dask_address))
         with writing(warehouse):
             with recorded_run(
                 warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)

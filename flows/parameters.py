@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from cakupan.config import workers
+from cakupan.config import WorkerSettings, check_date_order, parse_date, worker_settings, workers_from_environment
 from cakupan.warehouse.connection import Refused
 
 
@@ -20,9 +20,9 @@ def as_date(name: str, value: date | str | None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise BadParameter(f"parameter {name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+        return parse_date(value)
+    except ValueError as problem:
+        raise BadParameter(f"parameter {name}: {problem}") from None
 
 
 def as_bool(name: str, value: bool | str) -> bool:
@@ -35,16 +35,24 @@ def date_range(start: date | str, end: date | str) -> tuple[date, date]:
     first, last = as_date("start", start), as_date("end", end)
     if first is None or last is None:
         raise BadParameter(f"parameter {'start' if first is None else 'end'}: a date is required (YYYY-MM-DD)")
-    if last < first:
-        raise BadParameter(f"parameter end: {last} is before start {first}")
+    try:
+        check_date_order(first, last, "start")
+    except ValueError as problem:
+        raise BadParameter(f"parameter end: {problem}") from None
     return first, last
+
+
+def workers_of_run(workers: int | str | None, dask_address: str | None) -> WorkerSettings:
+    """Where the run prepares its slices, from its parameters, else the environment: settled and
+    checked once, at the flow's start."""
+    return worker_settings(dask_address, lambda: worker_count(workers))
 
 
 def worker_count(value: int | str | None) -> int:
     """The workers parameter, else CAKUPAN_WORKERS, else the CPU cores."""
     if value is None:
         try:
-            return workers()
+            return workers_from_environment()
         except ValueError as problem:
             raise BadParameter(str(problem)) from None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:

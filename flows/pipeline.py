@@ -5,7 +5,6 @@ into the run's verdict and summary."""
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,11 +12,11 @@ from datetime import date
 from typing import Iterator
 
 from prefect import get_run_logger
-from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner
 
 from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root, settle_seconds
+from cakupan.flows.compat import drop_failed_state_echo
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.runner import parallelism, preparing, slice_result
@@ -38,17 +37,7 @@ from cakupan.warehouse.runs import close_abandoned_runs, finish_run, start_run
 from cakupan.warehouse.scratch import sweep_ended_runs
 
 
-class _FailedStateIsNoCrash(logging.Filter):
-    """A run that returns a Failed state has said why in its message. In a deployment run
-    Prefect's engine then raises that state again (FailedRun) and logs it as "Engine execution
-    exited with unexpected exception" with a traceback; drop that echo. A flow that raises
-    still logs its traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], FailedRun))
-
-
-logging.getLogger("prefect.flow_runs").addFilter(_FailedStateIsNoCrash())
+drop_failed_state_echo()  # in every process that runs these flows (flows/compat.py)
 
 
 class SlicesFailed(RuntimeError):

@@ -27,8 +27,8 @@ from prefect.exceptions import TerminationSignal
 from prefect.futures import PrefectWrappedFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from cakupan.config import dask_address as dask_address_from_env
-from cakupan.flows.parameters import worker_count
+from cakupan.config import WorkerSettings
+from cakupan.flows.compat import local_workers
 from cakupan.warehouse.connection import Refused
 
 DASK_CONNECT_SECONDS = 5
@@ -43,19 +43,16 @@ class DaskUnreachable(Refused):
     """No Dask scheduler answers at the address given."""
 
 
-def slice_runner(workers: int | str | None = None, dask_address: str | None = None) -> TaskRunner:
-    """The task runner that prepares slices, from a run's parameters, else CAKUPAN_DASK_ADDRESS
-    and CAKUPAN_WORKERS; not yet started (use it as a context manager)."""
-    dask_address = dask_address or dask_address_from_env()
-    if dask_address:
-        check_dask_scheduler(dask_address)
+def slice_runner(settings: WorkerSettings) -> TaskRunner:
+    """The task runner that prepares the run's slices; not yet started (use it as a context manager)."""
+    if settings.dask_address:
+        check_dask_scheduler(settings.dask_address)
         from prefect_dask import DaskTaskRunner  # imports distributed: only when asked for
 
-        return DaskTaskRunner(address=dask_address, client_kwargs={"timeout": DASK_CONNECT_SECONDS})
-    workers = worker_count(workers)
-    if workers == 1:
+        return DaskTaskRunner(address=settings.dask_address, client_kwargs={"timeout": DASK_CONNECT_SECONDS})
+    if settings.workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=exit_with_parent, initargs=(os.getpid(),))
 
 
 def check_dask_scheduler(address: str) -> None:
@@ -93,7 +90,7 @@ def exit_with_parent(parent: int) -> None:
 def parallelism(runner: TaskRunner) -> int:
     """How many slices a started runner prepares at once: the parts a large file is cut into."""
     if isinstance(runner, (ProcessPoolTaskRunner, ThreadPoolTaskRunner)):
-        return runner._max_workers
+        return local_workers(runner)
     return max(1, sum(worker["nthreads"] for worker in runner.client.scheduler_info()["workers"].values()))
 
 

@@ -64,7 +64,7 @@ def test_seed_is_described():
     ("nightly", "CAKUPAN_SETTLE_SECONDS (default 120)"),
     ("demo", "CAKUPAN_PII_KEY is not read"),
     ("serve", "PREFECT_API_URL (required)"),
-    ("serve", "PREFECT_UI_API_URL"),
+    ("serve", "PREFECT_SERVER_UI_API_URL"),  # the name Prefect 3.9 documents (PREFECT_UI_API_URL is its old alias)
 ])
 def test_help_names_the_environment_the_command_needs(command, needed):
     assert needed in " ".join(help_of(command).split())
