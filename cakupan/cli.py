@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cakupan import config
+from cakupan.errors import EXIT_FAILED, EXIT_USAGE, ExplainError, NothingPublished, Refused, Stop
 
 app = typer.Typer(
     name="cakupan",
@@ -32,8 +33,6 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 132)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 # The live line of a command on a terminal (cakupan.terminal), None off a terminal.
 _display = None
 
@@ -93,14 +92,6 @@ def main(
     """Coverage of employment social security (BPJS Ketenagakerjaan) in Kota Malang."""
 
 
-class Stop(Exception):
-    """An error already phrased for the user: message, exit code."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
-
-
 def _require_landing(landing: Path) -> None:
     if not landing.is_dir():
         raise typer.BadParameter(f"folder {str(landing)!r} does not exist", param_hint="--landing")
@@ -108,7 +99,6 @@ def _require_landing(landing: Path) -> None:
 
 def _require_pii_key(warehouse: Path) -> None:
     """A key is set, and strong enough if it will key a new warehouse (the run checks an old one's)."""
-    from cakupan.warehouse.connection import Refused
     from cakupan.warehouse.pii import key_from_env, verify_key
 
     try:
@@ -179,7 +169,6 @@ def _run(flow_call, debug: bool, dask_address: Optional[str] = None) -> None:
 
     from cakupan.flows.exclusive import prefect_server_configured
     from cakupan.flows.runner import check_dask_scheduler
-    from cakupan.warehouse.connection import Refused
 
     if problem := _prefect_api_problem():
         raise Stop(problem, EXIT_USAGE)
@@ -363,7 +352,6 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.warehouse.history import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
@@ -402,10 +390,10 @@ def explain(
 
     def body() -> None:
         from cakupan.report import explanation as shown
-        from cakupan.transforms.explain import ExplainError, explain as explain_change
+        from cakupan.transforms.explain import explain as explain_change
         from cakupan.warehouse.connection import connect
         from cakupan.warehouse.history import (
-            NothingPublished, find_publication, latest_publication, previous_with_other_as_of,
+            find_publication, latest_publication, previous_with_other_as_of,
         )
 
         with connect(warehouse, read_only=True) as con:
@@ -473,7 +461,7 @@ def serve(
 
 def _serve_problems(landing: Path, warehouse: Path) -> list[str]:
     """What would fail every served run, found before serving: one line each."""
-    from cakupan.warehouse.connection import Refused, WarehouseBusy
+    from cakupan.warehouse.connection import WarehouseBusy
     from cakupan.warehouse.integrity import check_intact
     from cakupan.warehouse.pii import key_from_env, verify_key_for
 

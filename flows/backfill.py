@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
+from cakupan.errors import DiskFull, NothingToResume, Refused
 from cakupan.flows.parameters import as_bool, date_range
 from cakupan.flows.pipeline import (
     load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
@@ -20,13 +21,8 @@ from cakupan.flows.pipeline import (
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.warehouse.clock import as_utc
-from cakupan.warehouse.connection import Refused, connect
-from cakupan.warehouse.disk import DiskFull
+from cakupan.warehouse.connection import connect
 from cakupan.warehouse.runs import last_backfill
-
-
-class NothingToResume(RuntimeError):
-    """--resume was asked but the last backfill over the range completed (or none ran)."""
 
 
 def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetime:

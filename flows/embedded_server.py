@@ -25,7 +25,7 @@ import httpx
 from prefect.context import refresh_global_settings_context
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
-from cakupan.warehouse.connection import Refused
+from cakupan.errors import Refused
 
 PR_SET_PDEATHSIG = 1
 UVICORN_CANNOT_BIND = 3  # the port was taken between choosing and binding it

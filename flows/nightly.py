@@ -9,14 +9,13 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, freshness_thresholds, today_jakarta
+from cakupan.errors import DiskFull, Refused
 from cakupan.flows.parameters import as_date
 from cakupan.flows.pipeline import (
     load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
 )
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.tasks.discover import discover_files
-from cakupan.warehouse.connection import Refused
-from cakupan.warehouse.disk import DiskFull
 
 
 @flow(name="nightly", validate_parameters=False)  # checked here, in one line (flows/parameters.py)

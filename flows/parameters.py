@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from cakupan.config import workers
-from cakupan.warehouse.connection import Refused
+from cakupan.errors import Refused
 
 
 class BadParameter(Refused):

@@ -18,6 +18,7 @@ from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner
 
 from cakupan.config import data_docs_dir, owner_only_files, scratch_dir, scratch_root, settle_seconds
+from cakupan.errors import DiskFull, Refused, SlicesFailed
 from cakupan.flows.exclusive import sole_writer
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.runner import parallelism, preparing, slice_result
@@ -29,8 +30,7 @@ from cakupan.ingest.audit import FileOutcome, Freshness
 from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
-from cakupan.warehouse.connection import Refused, connect
-from cakupan.warehouse.disk import DiskFull
+from cakupan.warehouse.connection import connect
 from cakupan.warehouse.history import Publication
 from cakupan.warehouse.integrity import check_intact
 from cakupan.warehouse.pii import verify_key_for
@@ -49,10 +49,6 @@ class _FailedStateIsNoCrash(logging.Filter):
 
 
 logging.getLogger("prefect.flow_runs").addFilter(_FailedStateIsNoCrash())
-
-
-class SlicesFailed(RuntimeError):
-    """Slices a worker could not prepare: their files were not loaded (resume redoes them)."""
 
 
 @dataclass

@@ -28,8 +28,8 @@ from prefect.futures import PrefectWrappedFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from cakupan.config import dask_address as dask_address_from_env
+from cakupan.errors import Refused
 from cakupan.flows.parameters import worker_count
-from cakupan.warehouse.connection import Refused
 
 DASK_CONNECT_SECONDS = 5
 PARENT_CHECK_SECONDS = 1.0

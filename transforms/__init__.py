@@ -16,7 +16,7 @@ from importlib.resources import files
 
 import duckdb
 
-from cakupan.warehouse.connection import transaction
+from cakupan.warehouse.transaction import transaction
 from cakupan.warehouse.history import Publication, PublishedRecord, append_publication
 
 LAYERS = ("staging", "core", "mart")

@@ -3,7 +3,8 @@ from datetime import date
 import pytest
 
 import cakupan.flows.pipeline as pipeline
-from cakupan.flows.backfill import NothingToResume, backfill
+from cakupan.errors import NothingToResume
+from cakupan.flows.backfill import backfill
 from cakupan.ingest import discover
 from cakupan.warehouse.connection import connect
 

@@ -8,7 +8,8 @@ import pytest
 
 from cakupan.report.writer import write_report
 from cakupan.report.history import read_history
-from cakupan.warehouse.history import NothingPublished, publication_as_of
+from cakupan.errors import NothingPublished
+from cakupan.warehouse.history import publication_as_of
 from cakupan.warehouse.history import latest_publication
 
 
