@@ -1,13 +1,13 @@
 """The errors the `cakupan` command turns into exit statuses, and that mapping, in one place.
 
-| exit | when | raised as |
+| exit | meaning | what the command maps to it |
 |---|---|---|
-| 0 | the run succeeded | |
-| 1 `EXIT_FAILED` | the run ran and ended Failed: a file rejected, a delivery stale, a step failed | inside a flow: `Refused` (and its subclasses), `DiskFull`, `SlicesFailed`, `NothingToResume` or any other exception end the flow Failed with one line; the command also maps a Prefect server it could not start (`Refused`) and an exception it did not expect |
-| 2 `EXIT_USAGE` | a usage error: nothing ran | a bad option or date (typer's `BadParameter`); before the flow starts, a `Refused` (missing or short key, unreachable Dask scheduler, Prefect API not answering); `NothingPublished`, `ExplainError` |
+| 0 | the run succeeded | a flow's Completed state |
+| 1 `EXIT_FAILED` | it ran, and failed | a flow's Failed state: a file rejected, a stale delivery, or an error the flow met (`Refused` and its subclasses, `DiskFull`, `SlicesFailed`, `NothingToResume`, any other), said in one line; a Prefect server the command could not start (`Refused`); `explain` problems; any exception it did not expect |
+| 2 `EXIT_USAGE` | a usage error: nothing ran | a bad option or date (typer's `BadParameter`); before any run, a `Refused` (missing or short key, no Dask scheduler at the address) or a Prefect API that does not answer; what `serve` finds would fail every run; `NothingPublished`, `ExplainError` |
 
-The command (`cakupan/cli.py`) says a `Stop` in one line and exits with its code. The
-subclasses of `Refused` live beside what they check (`WarehouseBusy`, `WarehouseDamaged`,
+The command says a `Stop` (message, exit status) in one line and exits with its status.
+The subclasses of `Refused` live beside what they check (`WarehouseBusy`, `WarehouseDamaged`,
 `PiiKey*`, `BadParameter`, `DaskUnreachable`, `EmbeddedServerFailed`). This module imports
 nothing, so every part of the library may raise these.
 """
