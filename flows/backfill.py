@@ -60,7 +60,8 @@ def backfill(
                 found = discover_files(
                     landing, warehouse, book.run_id, start=start, end=end, loaded_since=loaded_since
                 )
-                book.record(log_discovery(log, found))
+                log_discovery(log, found)
+                book.record(found.rejected)
                 if loaded_since:
                     log.info("Resuming: files loaded since %s are kept", loaded_since)
 

@@ -38,7 +38,8 @@ def nightly(
             ) as book:
                 log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
                 found = discover_files(landing, warehouse, book.run_id, until=as_of)
-                book.record(log_discovery(log, found))
+                log_discovery(log, found)
+                book.record(found.rejected)
 
                 log.info("2/4 Validating and loading %d file(s)", len(found.selected))
                 for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner):

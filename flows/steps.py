@@ -21,9 +21,8 @@ from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
 
 
-def log_discovery(log, found: Discovery) -> list[FileOutcome]:
-    """One line each for what discovery set aside, so nothing is passed over unseen; returns
-    the files it rejected by name."""
+def log_discovery(log, found: Discovery) -> None:
+    """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
         log.info("ignored %s name(s) (not an extract name, or a folder): %s", f"{len(found.ignored):,}", listed(found.ignored))
     if found.skipped:
@@ -40,7 +39,6 @@ def log_discovery(log, found: Discovery) -> list[FileOutcome]:
         )
     for outcome in found.rejected:
         log.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)
-    return found.rejected
 
 
 def load_files(
