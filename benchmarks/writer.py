@@ -40,6 +40,7 @@ from cakupan.ingest.read import read_slice, scratch_database
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import key_from_env
 from cakupan.warehouse.runs import start_run
+from cakupan.warehouse.transaction import transaction
 
 RESULTS = "results.pickle"
 PREPARED = "prepared.json"
@@ -84,10 +85,9 @@ def load(prepared: Path, warehouse: Path, floor: bool) -> dict:
         if floor:
             with duckdb.connect(str(warehouse)) as con:
                 con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
-                con.begin()
-                con.execute("insert into enrolments by name select * from read_parquet($paths)",
-                            {"paths": [result.rows for result in results]})
-                con.commit()
+                with transaction(con):
+                    con.execute("insert into enrolments by name select * from read_parquet($paths)",
+                                {"paths": [result.rows for result in results]})
         else:
             with connect(warehouse) as con:
                 load_chunk(con, results, RUN_ID)

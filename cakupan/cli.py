@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cakupan import config
-from cakupan.console import EXIT_FAILED, EXIT_USAGE, Stop, console, day_progress, errors, guarded, step
+from cakupan.console import console, day_progress, errors, guarded, step
+from cakupan.errors import EXIT_FAILED, EXIT_USAGE, ExplainError, NothingPublished, Stop
 from cakupan.flow_runs import run_flow
 from cakupan.preflight import require_landing, require_pii_key, serve_problems
 
@@ -216,7 +217,6 @@ def report(
         raise typer.BadParameter(f"file {str(warehouse)!r} does not exist", param_hint="--warehouse")
 
     def body() -> None:
-        from cakupan.warehouse.publications import NothingPublished
         from cakupan.report.writer import write_report
         from cakupan.warehouse.connection import connect
 
@@ -255,10 +255,10 @@ def explain(
 
     def body() -> None:
         from cakupan.report import explanation as shown
-        from cakupan.transforms.explain import ExplainError, explain as explain_change
+        from cakupan.transforms.explain import explain as explain_change
         from cakupan.warehouse.connection import connect
         from cakupan.warehouse.publications import (
-            NothingPublished, find_publication, latest_publication, previous_with_other_as_of,
+            find_publication, latest_publication, previous_with_other_as_of,
         )
 
         with connect(warehouse, read_only=True) as con:

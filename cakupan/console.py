@@ -14,23 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from cakupan import config
+from cakupan.errors import EXIT_FAILED, Stop
 
 # A pipe or a log file gets the whole table rather than 80 columns of ellipses.
 console = Console(width=None if sys.stdout.isatty() else 132)
 errors = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 # The live line of a command on a terminal (cakupan.terminal), None off a terminal.
 _display = None
-
-
-class Stop(Exception):
-    """An error already phrased for the user: message, exit code."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
 
 
 def step(text: str) -> None:

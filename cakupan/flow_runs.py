@@ -7,7 +7,8 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Optional
 
-from cakupan.console import EXIT_FAILED, EXIT_USAGE, Stop, step
+from cakupan.console import step
+from cakupan.errors import EXIT_FAILED, EXIT_USAGE, Stop
 from cakupan.preflight import prefect_api_problem
 
 
@@ -15,7 +16,7 @@ def run_flow(flow_call, dask_address: Optional[str] = None) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
     from cakupan.flows.exclusive import prefect_server_configured
     from cakupan.flows.runner import check_dask_scheduler
-    from cakupan.warehouse.connection import Refused
+    from cakupan.errors import Refused
 
     if problem := prefect_api_problem():
         raise Stop(problem, EXIT_USAGE)

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from cakupan import config
-from cakupan.console import EXIT_USAGE, Stop
+from cakupan.errors import EXIT_USAGE, Stop
 
 
 def require_landing(landing: Path) -> None:
@@ -21,7 +21,7 @@ def require_landing(landing: Path) -> None:
 
 def require_pii_key(warehouse: Path) -> None:
     """A key is set, and strong enough if it will key a new warehouse (the run checks an old one's)."""
-    from cakupan.warehouse.connection import Refused
+    from cakupan.errors import Refused
     from cakupan.warehouse.pii import key_from_env, verify_key
 
     try:
@@ -53,7 +53,8 @@ def prefect_api_problem() -> Optional[str]:
 
 def serve_problems(landing: Path, warehouse: Path) -> list[str]:
     """What would fail every served run, found before serving: one line each."""
-    from cakupan.warehouse.connection import Refused, WarehouseBusy
+    from cakupan.errors import Refused
+    from cakupan.warehouse.connection import WarehouseBusy
     from cakupan.warehouse.integrity import check_intact
     from cakupan.warehouse.pii import key_from_env, verify_key_for
 

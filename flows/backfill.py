@@ -13,20 +13,16 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
+from cakupan.errors import DiskFull, NothingToResume, Refused
 from cakupan.flows.parameters import as_bool, date_range, workers_of_run
-from cakupan.flows.pipeline import (
-    load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
-)
+from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
 from cakupan.flows.runner import slice_runner
+from cakupan.flows.steps import load_files, log_discovery, report_run
 from cakupan.flows.tasks.discover import discover_files
+from cakupan.flows.tasks.publish import publish_tables
 from cakupan.warehouse.clock import as_utc
-from cakupan.warehouse.connection import Refused, connect
-from cakupan.warehouse.disk import DiskFull
-from cakupan.warehouse.runs import last_backfill
-
-
-class NothingToResume(RuntimeError):
-    """--resume was asked but the last backfill over the range completed (or none ran)."""
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.runs import COMPLETED, last_backfill
 
 
 def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetime:
@@ -34,7 +30,7 @@ def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetim
     (a chain of resumes continues from the first interrupted run); a UTC instant."""
     with connect(warehouse) as con:
         previous = last_backfill(con, start, end)
-    if previous is None or (previous.state == "COMPLETED" and previous.run_id != run_id):
+    if previous is None or (previous.state == COMPLETED and previous.run_id != run_id):
         raise NothingToResume(f"no failed backfill from {start} to {end} to resume")
     since = previous.parameters.get("loaded_since")
     return as_utc(datetime.fromisoformat(since) if since else previous.started_at)
@@ -65,11 +61,19 @@ def backfill(
                     landing, warehouse, book.run_id, start=start, end=end, loaded_since=loaded_since
                 )
                 log_discovery(log, found)
-                book.outcomes.extend(found.rejected)
+                book.record(found.rejected)
                 if loaded_since:
                     log.info("Resuming: files loaded since %s are kept", loaded_since)
 
-                load_publish_report(landing, warehouse, found, book, log, runner)
+                log.info("2/4 Validating and loading %d file(s)", len(found.selected))
+                for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner):
+                    book.record(outcomes)
+
+                log.info("3/4 Rebuilding the published tables")
+                book.as_of = publish_tables(warehouse, book.publication)
+
+                log.info("4/4 Writing the coverage report")
+                report_run(warehouse, book.summary_markdown())
             return book.verdict()
     except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

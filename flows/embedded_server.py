@@ -22,11 +22,11 @@ from typing import Iterator
 
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
+from cakupan.errors import Refused
 from cakupan.flows.compat import (
     EMBEDDED_SERVER_APP, EMBEDDED_SERVER_ENVIRONMENT, refresh_global_settings_context, send_queued_logs_and_events,
 )
 from cakupan.flows.prefect_server import answers, free_port, stop
-from cakupan.warehouse.connection import Refused
 
 PR_SET_PDEATHSIG = 1
 UVICORN_CANNOT_BIND = 3  # the port was taken between choosing and binding it

@@ -30,7 +30,7 @@ from prefect.settings import PREFECT_API_URL
 from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, writer_wait_seconds
 from cakupan.flows.compat import maintain_concurrency_lease
 from cakupan.flows.embedded_server import embedded_api_url
-from cakupan.warehouse.connection import Refused
+from cakupan.errors import Refused
 from cakupan.warehouse.lock import BoundedWait, HeldLock, writer_lock
 
 # Renewed every 3/4 of it while the run lives; what a dead run's unnoted lease holds up at most.

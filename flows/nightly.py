@@ -9,14 +9,14 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, freshness_thresholds, today_jakarta
+from cakupan.errors import DiskFull, Refused
 from cakupan.flows.parameters import as_date, workers_of_run
-from cakupan.flows.pipeline import (
-    load_publish_report, log_discovery, parameters_json, recorded_run, refused, writing,
-)
+from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
 from cakupan.flows.runner import slice_runner
+from cakupan.flows.steps import load_files, log_discovery, report_run
 from cakupan.flows.tasks.discover import discover_files
-from cakupan.warehouse.connection import Refused
-from cakupan.warehouse.disk import DiskFull
+from cakupan.flows.tasks.freshness import check_deliveries
+from cakupan.flows.tasks.publish import publish_tables
 
 
 @flow(name="nightly", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
@@ -39,9 +39,18 @@ def nightly(
                 log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
                 found = discover_files(landing, warehouse, book.run_id, until=as_of)
                 log_discovery(log, found)
-                book.outcomes.extend(found.rejected)
+                book.record(found.rejected)
 
-                load_publish_report(landing, warehouse, found, book, log, runner, run_date=as_of)
+                log.info("2/4 Validating and loading %d file(s)", len(found.selected))
+                for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner):
+                    book.record(outcomes)
+
+                log.info("3/4 Rebuilding the published tables")
+                book.as_of = publish_tables(warehouse, book.publication)
+                book.freshness = check_deliveries(warehouse, book.run_id, as_of)  # before the report, for its banner
+
+                log.info("4/4 Writing the coverage report")
+                report_run(warehouse, book.summary_markdown())
             return book.verdict()
     except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from cakupan.config import WorkerSettings, check_date_order, parse_date, worker_settings, workers_from_environment
-from cakupan.warehouse.connection import Refused
+from cakupan.errors import Refused
 
 
 class BadParameter(Refused):

@@ -28,8 +28,8 @@ from prefect.futures import PrefectWrappedFuture
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from cakupan.config import WorkerSettings
+from cakupan.errors import Refused
 from cakupan.flows.compat import local_workers
-from cakupan.warehouse.connection import Refused
 
 DASK_CONNECT_SECONDS = 5
 PARENT_CHECK_SECONDS = 1.0

@@ -19,7 +19,7 @@ from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome, inser
 from cakupan.ingest.extracts import KINDS, breaker_reason, breaker_trips
 from cakupan.ingest.pseudonymise import SliceResult
 from cakupan.ingest.read.masking import escaped
-from cakupan.warehouse.connection import transaction
+from cakupan.warehouse.transaction import transaction
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKeyMismatch, check_key
 
 @dataclass

@@ -18,8 +18,8 @@ from cakupan.report.formatting import format_date, format_number, format_percent
 from cakupan.report.published_figures import PublishedHistory
 from cakupan.report.suppression import SMALL_CELL_LIMIT
 from cakupan.report.tables import Table, city_table, district_table, employer_table, sector_table
-from cakupan.ingest.audit import Freshness
 from cakupan.transforms.explain import Explanation
+from cakupan.warehouse.freshness import FRESH, STALE, Freshness
 
 WORK_LIST_LENGTH = 10
 TABLE_DESCRIPTIONS = {
@@ -236,9 +236,9 @@ def freshness_banners(freshness: Freshness | None) -> list[Banner]:
         return []
     return [
         Banner(f"Data BPJS belum terkini (delivery {kind.level}): {kind.describe(freshness.run_date)}",
-               "danger" if kind.level == "stale" else "warning")
-        for kind in sorted(freshness.kinds, key=lambda kind: kind.level != "stale")
-        if kind.level != "fresh"
+               "danger" if kind.level == STALE else "warning")
+        for kind in sorted(freshness.kinds, key=lambda kind: kind.level != STALE)
+        if kind.level != FRESH
     ]
 
 

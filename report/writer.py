@@ -15,8 +15,8 @@ from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_ex
 from cakupan.report.explanation import city_bridge
 from cakupan.report.published_figures import read_history, read_publication
 from cakupan.report.page import build_page, freshness_banners, latest_city_row
-from cakupan.ingest.audit import freshness_of_latest_run
 from cakupan.transforms.explain import Explanation
+from cakupan.warehouse.freshness import freshness_of_latest_run
 from cakupan.warehouse.publications import latest_publication, publication_as_of
 
 

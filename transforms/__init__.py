@@ -16,8 +16,8 @@ from importlib.resources import files
 
 import duckdb
 
-from cakupan.warehouse.connection import transaction
 from cakupan.warehouse.publications import Publication, PublishedRecord, append_publication
+from cakupan.warehouse.transaction import transaction
 
 LAYERS = ("staging", "core", "mart")
 VIEW_MARKER = "-- materialized: view"

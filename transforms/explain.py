@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from cakupan.config import duckdb_memory_limit
+from cakupan.errors import ExplainError
 from cakupan.transforms import Model, load_models, models_behind, run_models
 from cakupan.warehouse.publications import PublishedRecord
 from cakupan.warehouse.versions import KINDS, FileVersion, files_in_force, kept_rows, recorded_sequence
@@ -35,10 +36,6 @@ LEVEL_TABLES = {
 RATE_INPUTS = {"city": ("workforce", "target_rate"), "sector": ("workforce", "workforce_formal", "target_rate")}
 
 Counts = dict[tuple[str, str, str], int]  # (level, key, measure) -> persons
-
-
-class ExplainError(LookupError):
-    """The explanation cannot be asked: a publication or year not found; one line."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from cakupan.warehouse.transaction import transaction
+
 # Columns written as naive UTC by earlier versions: the same instants, now marked as UTC.
 _NAIVE_UTC = (
     ("audit", "extract_files", "processed_at"),
@@ -46,8 +48,7 @@ def upgrade_to_utc_instants(con: duckdb.DuckDBPyConnection) -> None:
     local_columns = [column for column in _NAIVE_LOCAL if column in naive]
     if not utc_columns and not local_columns:
         return
-    con.begin()
-    try:
+    with transaction(con):
         runs = con.execute("select run_id, started_at, finished_at from audit.runs").fetchall() if local_columns else []
         for schema, table, column in utc_columns + local_columns:
             con.execute(
@@ -57,7 +58,3 @@ def upgrade_to_utc_instants(con: duckdb.DuckDBPyConnection) -> None:
             "update audit.runs set started_at = ?, finished_at = ? where run_id = ?",
             [[as_utc(started), finished and as_utc(finished), run_id] for run_id, started, finished in runs],
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise

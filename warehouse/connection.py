@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Iterator
@@ -10,13 +10,10 @@ from typing import Iterator
 import duckdb
 
 from cakupan.config import duckdb_memory_limit
+from cakupan.errors import Refused
 from cakupan.warehouse.clock import upgrade_to_utc_instants
 
 SCHEMA_SQL = files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
-
-
-class Refused(RuntimeError):
-    """A run refused before writing anything; the message says why and what to do."""
 
 
 class WarehouseBusy(Refused):
@@ -53,17 +50,3 @@ def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDB
     finally:
         con.close()
 
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Commit what the block writes, or none of it."""
-    con.begin()
-    try:
-        yield
-        con.commit()
-    except BaseException:
-        # a failed write (a full disk) may have ended the transaction already: the error to
-        # report is the one that ended it, not the rollback's "no transaction is active"
-        with suppress(duckdb.TransactionException):
-            con.rollback()
-        raise

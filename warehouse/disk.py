@@ -13,12 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cakupan.errors import DiskFull
+
 # DuckDB: ... {"exception_message":"Could not write file \"<path>\": No space left on device","errno":"28"}
 _DUCKDB_PATH = re.compile(r'file \\*"(.+?)\\*"')
-
-
-class DiskFull(RuntimeError):
-    """A write failed for want of disk space; the message names the folder and what to free."""
 
 
 def disk_full(error: BaseException, folder: Path) -> DiskFull | None:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.warehouse.connection import Refused, connect
+from cakupan.errors import Refused
+from cakupan.warehouse.connection import connect
 
 # DuckDB's file header and its two database headers precede the blocks.
 HEADER_BYTES = 3 * 4096

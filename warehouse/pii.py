@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 
 from cakupan.config import PII_KEY_ENV, pii_key_secret
+from cakupan.errors import Refused
 from cakupan.warehouse.clock import utc_now
-from cakupan.warehouse.connection import Refused, connect
+from cakupan.warehouse.connection import connect
 
 KEY_VARIABLE = PII_KEY_ENV
 # HMAC-SHA256's own block of strength; a shorter secret is guessable offline from the hashes.

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 import duckdb
 
+from cakupan.errors import NothingPublished
 from cakupan.warehouse.clock import utc_now
 from cakupan.warehouse.versions import record_files_in_force
 
@@ -80,10 +81,6 @@ def publications(
         parameters or [],
     ).fetchall()
     return [PublishedRecord(*row) for row in rows]
-
-
-class NothingPublished(LookupError):
-    """No publication is as of the asked day or before."""
 
 
 def publication_as_of(con: duckdb.DuckDBPyConnection, day: date) -> PublishedRecord:

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from cakupan.config import TARGETS_ENV, reference_dir, targets_reading
-from cakupan.warehouse.connection import transaction
+from cakupan.warehouse.transaction import transaction
 
 SHIPPED = Path(str(files(__package__).joinpath("reference")))
 

@@ -10,6 +10,9 @@ import duckdb
 
 from cakupan.warehouse.clock import utc_now
 
+# audit.runs.state
+RUNNING, COMPLETED, FAILED, CRASHED = "RUNNING", "COMPLETED", "FAILED", "CRASHED"
+
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -30,11 +33,11 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, parameters
         """
         insert or replace into audit.runs
             (run_id, flow, parameters, started_at, finished_at, state, files_loaded, files_rejected, as_of)
-        values (?, ?, ?, ?, null, 'RUNNING', null, null, null)
+        values (?, ?, ?, ?, null, ?, null, null, null)
         """,
-        [run_id, flow, json.dumps(parameters, sort_keys=True, default=str), started_at],
+        [run_id, flow, json.dumps(parameters, sort_keys=True, default=str), started_at, RUNNING],
     )
-    return RunRecord(run_id, flow, parameters, started_at, "RUNNING")
+    return RunRecord(run_id, flow, parameters, started_at, RUNNING)
 
 
 def finish_run(
@@ -55,11 +58,6 @@ def finish_run(
     )
 
 
-def record_freshness(con: duckdb.DuckDBPyConnection, run_id: str, freshness: str) -> None:
-    """fresh | late | stale: set by a nightly once it has loaded (a backfill leaves NULL)."""
-    con.execute("update audit.runs set freshness = ? where run_id = ?", [freshness, run_id])
-
-
 def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
     """Mark CRASHED the runs left RUNNING by a writer that is gone; returns how many.
 
@@ -70,12 +68,12 @@ def close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
     closed = con.execute(
         """
         update audit.runs
-        set state = 'CRASHED', finished_at = ?,
+        set state = ?, finished_at = ?,
             reason = 'ended without recording its end (killed, or out of disk or memory); noticed at ' || ?
-        where state = 'RUNNING'
+        where state = ?
         returning run_id
         """,
-        [noticed_at, f"{noticed_at:%Y-%m-%d %H:%M:%S} UTC"],
+        [CRASHED, noticed_at, f"{noticed_at:%Y-%m-%d %H:%M:%S} UTC", RUNNING],
     ).fetchall()
     return len(closed)
 

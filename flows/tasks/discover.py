@@ -12,7 +12,8 @@ from cakupan.config import settle_seconds
 from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import record_outcomes
 from cakupan.ingest.discover import Discovery, discover
-from cakupan.warehouse.connection import connect, transaction
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.transaction import transaction
 
 
 @task(name="discover-files", cache_policy=NO_CACHE, **RETRY_ON_IO)  # reads the landing: never cached

@@ -9,10 +9,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cakupan.config import freshness_thresholds
-from cakupan.warehouse.connection import connect
-from cakupan.ingest.audit import Freshness, check_freshness
-from cakupan.warehouse.runs import record_freshness
 from cakupan.flows.retries import RETRY_ON_IO
+from cakupan.warehouse.connection import connect
+from cakupan.warehouse.freshness import Freshness, check_freshness, record_freshness
 
 
 @task(name="check-deliveries", cache_policy=NO_CACHE, **RETRY_ON_IO)
@@ -21,7 +20,7 @@ def check_deliveries(warehouse: str, run_id: str, run_date: date) -> Freshness:
     audit.runs.freshness, a warning per late or stale kind to the log."""
     with connect(warehouse) as con:
         freshness = check_freshness(con, run_date, freshness_thresholds())
-        record_freshness(con, run_id, freshness.level)
+        record_freshness(con, run_id, freshness)
     log = get_run_logger()
     for problem in freshness.problems():
         log.warning(problem)

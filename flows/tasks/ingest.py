@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
+from cakupan.errors import DiskFull
 from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome
 from cakupan.ingest.discover import Slice
@@ -21,7 +22,7 @@ from cakupan.ingest.pseudonymise import SliceResult
 from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.worker import prepare_slice
 from cakupan.warehouse.connection import connect
-from cakupan.warehouse.disk import DiskFull, said_in_one_line
+from cakupan.warehouse.disk import said_in_one_line
 from cakupan.warehouse.pii import key_from_env
 
 

@@ -16,8 +16,9 @@ from cakupan.flows.retries import RETRY_ON_IO
 
 @task(name="publish-tables", cache_policy=NO_CACHE, **RETRY_ON_IO)
 def publish_tables(warehouse: str, publication: Publication) -> date | None:
-    """Reload ref.* from the reference files, then rebuild every model and append the
-    publication to history.* (one transaction); returns as_of (transforms/core/as_of.sql)."""
+    """Reload ref.* from the reference files (a transaction of its own, committed first),
+    then rebuild every model and append the publication to history.* (one transaction);
+    returns as_of (transforms/core/as_of.sql)."""
     with connect(warehouse) as con:
         load_reference(con)
         return build(con, publication).as_of

@@ -2,8 +2,9 @@ from datetime import date
 
 import pytest
 
-import cakupan.flows.pipeline as pipeline
-from cakupan.flows.backfill import NothingToResume, backfill
+import cakupan.flows.steps as steps
+from cakupan.errors import NothingToResume
+from cakupan.flows.backfill import backfill
 from cakupan.ingest import discover
 from cakupan.warehouse.connection import connect
 
@@ -13,9 +14,9 @@ def third_chunk_fails(monkeypatch):
     """Chunks of 4 files; loading the third chunk tried dies of I/O (only that once).
     Yields the files of the chunks tried."""
     monkeypatch.setattr(
-        pipeline, "plan", lambda files, **options: discover.plan(files, **options, chunk_files=4)
+        steps, "plan", lambda files, **options: discover.plan(files, **options, chunk_files=4)
     )
-    real_load, calls = pipeline.load, []
+    real_load, calls = steps.load, []
 
     def failing_third_load(warehouse, results, run_id):
         calls.append(sorted({f.name for result in results for f in result.files}))
@@ -23,7 +24,7 @@ def third_chunk_fails(monkeypatch):
             raise OSError("disk went away")
         return real_load(warehouse, results, run_id)
 
-    monkeypatch.setattr(pipeline, "load", failing_third_load)
+    monkeypatch.setattr(steps, "load", failing_third_load)
     return calls
 
 

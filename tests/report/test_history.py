@@ -8,8 +8,8 @@ import pytest
 
 from cakupan.report.published_figures import read_history
 from cakupan.report.writer import write_report
-from cakupan.warehouse.publications import NothingPublished, publication_as_of
-from cakupan.warehouse.publications import latest_publication
+from cakupan.errors import NothingPublished
+from cakupan.warehouse.publications import latest_publication, publication_as_of
 
 
 @pytest.fixture
