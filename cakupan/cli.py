@@ -20,7 +20,7 @@ from rich.text import Text
 from cakupan import config
 from cakupan.console import console, day_progress, errors, guarded, step
 from cakupan.errors import EXIT_FAILED, EXIT_USAGE, ExplainError, NothingPublished, Stop
-from cakupan.flow_runs import run_flow
+from cakupan.flow_runs import check_settings, run_flow
 from cakupan.preflight import require_landing, require_pii_key, serve_problems
 
 app = typer.Typer(
@@ -142,6 +142,7 @@ def nightly(
             lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), workers=workers,
                                  dask_address=dask_address, return_state=True),
             dask_address,
+            workers,
         )
 
     guarded(body, debug)
@@ -173,6 +174,7 @@ def backfill(
                 workers=workers, dask_address=dask_address, return_state=True,
             ),
             dask_address,
+            workers,
         )
 
     guarded(body, debug)
@@ -222,9 +224,10 @@ def report(
 
         # an earlier report goes beside the current one, never over it
         out_dir = out or (config.report_dir(warehouse) / f"as-of-{day}" if day else config.report_dir(warehouse))
+        thresholds = config.run_settings().freshness  # a bad CAKUPAN_* value is said before any work
         with connect(warehouse, read_only=True) as con:
             try:
-                write_report(con, out_dir, as_published_on=day)
+                write_report(con, out_dir, as_published_on=day, thresholds=thresholds)
             except NothingPublished as nothing:
                 raise Stop(f"{warehouse}: {nothing}", EXIT_USAGE) from None
         console.print(f"report written to {out_dir / 'index.html'}")
@@ -341,6 +344,7 @@ def demo(
     def body() -> None:
         from cakupan.generator import generate as write_extracts
 
+        check_settings(workers, dask_address)  # before the landing is generated
         os.environ[config.PII_KEY_ENV] = config.DEMO_PII_KEY
         console.print("[yellow]demo:[/yellow] using the fixed demo key for NIK/KPJ hashing (never for real data)")
         first, last = date(2020, 1, 1), config.today_jakarta() - timedelta(days=1)
@@ -357,6 +361,7 @@ def demo(
                 dask_address=dask_address, return_state=True,
             ),
             dask_address,
+            workers,
         )
         _print_city_table(warehouse)
         console.print(f"report: {config.report_dir(warehouse) / 'index.html'}")

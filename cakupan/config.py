@@ -2,9 +2,11 @@
 
 Every variable is read when asked for (a function call), never at import time, so a test
 or a worker process that sets one before the call is heard, and a deployment hears a changed
-value on its next run. Where a run prepares its slices (`WorkerSettings`) is settled once, at
-the flow's start, and passed down; the command's options and the flows' parameters share the
-date and range checks here, so both say the same thing about a bad date.
+value on its next run. A run's settings (`Settings`: where it prepares its slices, the writer's
+wait, the settle time, the freshness thresholds) are read and checked once at its entry (the
+command, before it starts a flow; the flow's start, for a deployment's runs too) and passed
+down; a bad value is refused there, before any work. The command's options and the flows'
+parameters share the date and range checks here, so both say the same thing about a bad date.
 
 | variable | default | meaning |
 |---|---|---|
@@ -68,8 +70,7 @@ class FreshnessThresholds:
     stale_days: int = 3
 
 
-def freshness_thresholds() -> FreshnessThresholds:
-    """Read at call time, so a deployment picks up a changed value on its next run."""
+def _freshness_thresholds() -> FreshnessThresholds:
     defaults = FreshnessThresholds()
     late = _whole_days(LATE_DAYS_ENV, defaults.late_days)
     stale = _whole_days(STALE_DAYS_ENV, defaults.stale_days)
@@ -136,6 +137,30 @@ def worker_settings(dask_address: str | None, workers: Callable[[], int]) -> Wor
     return WorkerSettings(None if dask_address else workers(), dask_address)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A run's settings, read from the environment and checked once at the run's entry (the
+    command, before it starts a flow; a flow run's start, for a deployment's runs too), then
+    passed down; to tasks as a plain, picklable value. Each run reads them anew, so a
+    deployment hears a changed value on its next run. The limits a worker applies to itself
+    are not here: see `WorkerLimits`."""
+
+    workers: WorkerSettings | None  # None for a command that prepares no slices (report)
+    writer_wait_seconds: float
+    settle_seconds: float
+    freshness: FreshnessThresholds
+
+
+def run_settings(workers: WorkerSettings | None = None) -> Settings:
+    """The run's settings from the environment; a bad value raises ValueError naming its variable."""
+    return Settings(
+        workers=workers,
+        writer_wait_seconds=_writer_wait_seconds(),
+        settle_seconds=_settle_seconds(),
+        freshness=_freshness_thresholds(),
+    )
+
+
 def pii_key_secret() -> str:
     """The pseudonymisation key as set, or "" when unset."""
     return os.environ.get(PII_KEY_ENV, "")
@@ -155,11 +180,11 @@ def workers_from_environment() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def writer_wait_seconds() -> float:
+def _writer_wait_seconds() -> float:
     return float(os.environ.get(WRITER_WAIT_ENV, "600"))
 
 
-def settle_seconds() -> float:
+def _settle_seconds() -> float:
     """How long a landed file must stay unchanged (size and mtime) before it is due."""
     text = os.environ.get(SETTLE_SECONDS_ENV, "").strip()
     if not text:

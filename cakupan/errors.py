@@ -4,7 +4,7 @@
 |---|---|---|
 | 0 | the run succeeded | a flow's Completed state |
 | 1 `EXIT_FAILED` | it ran, and failed | a flow's Failed state: a file rejected, a stale delivery, or an error the flow met (`Refused` and its subclasses, `DiskFull`, `SlicesFailed`, `NothingToResume`, any other), said in one line; a Prefect server the command could not start (`Refused`); `explain` problems; any exception it did not expect |
-| 2 `EXIT_USAGE` | a usage error: nothing ran | a bad option or date (typer's `BadParameter`); before any run, a `Refused` (missing or short key, no Dask scheduler at the address) or a Prefect API that does not answer; what `serve` finds would fail every run; `NothingPublished`, `ExplainError` |
+| 2 `EXIT_USAGE` | a usage error: nothing ran | a bad option or date (typer's `BadParameter`); before any run, a `Refused` (missing or short key, no Dask scheduler at the address, a bad `CAKUPAN_*` value of the run's settings) or a Prefect API that does not answer; what `serve` finds would fail every run; `NothingPublished`, `ExplainError` |
 
 The command says a `Stop` (message, exit status) in one line and exits with its status.
 The subclasses of `Refused` live beside what they check (`WarehouseBusy`, `WarehouseDamaged`,

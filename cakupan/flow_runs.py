@@ -12,12 +12,26 @@ from cakupan.errors import EXIT_FAILED, EXIT_USAGE, Stop
 from cakupan.preflight import prefect_api_problem
 
 
-def run_flow(flow_call, dask_address: Optional[str] = None) -> None:
+def check_settings(workers: Optional[int], dask_address: Optional[str]) -> None:
+    """The run's settings (config.Settings), checked before any work: a bad CAKUPAN_* value is a
+    usage error. The flow settles them again at its start, as for a deployment's runs, whose
+    parameters are JSON."""
+    from cakupan.errors import Refused
+    from cakupan.flows.parameters import settings_of_run
+
+    try:
+        settings_of_run(workers, dask_address)
+    except Refused as problem:
+        raise Stop(str(problem), EXIT_USAGE) from None
+
+
+def run_flow(flow_call, dask_address: Optional[str] = None, workers: Optional[int] = None) -> None:
     """Run a flow and turn its end into an exit status and one or two lines."""
     from cakupan.flows.exclusive import prefect_server_configured
     from cakupan.flows.runner import check_dask_scheduler
     from cakupan.errors import Refused
 
+    check_settings(workers, dask_address)
     if problem := prefect_api_problem():
         raise Stop(problem, EXIT_USAGE)
     if dask_address:

@@ -14,7 +14,7 @@ from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
 from cakupan.errors import DiskFull, NothingToResume, Refused
-from cakupan.flows.parameters import as_bool, date_range, workers_of_run
+from cakupan.flows.parameters import as_bool, date_range, settings_of_run
 from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.steps import load_files, log_discovery, report_run
@@ -50,17 +50,18 @@ def backfill(
     try:
         start, end = date_range(start, end)
         resume = as_bool("resume", resume)
-        runner = slice_runner(workers_of_run(workers, dask_address))
-        with writing(warehouse):
+        settings = settings_of_run(workers, dask_address)
+        runner = slice_runner(settings.workers)
+        with writing(warehouse, settings):
             retrying = flow_run.run_count > 1
             loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None
             parameters = parameters_json(start=start, end=end, landing=landing, loaded_since=loaded_since)
             with recorded_run(warehouse, flow_run.id, "backfill", parameters) as book:
                 log.info("1/4 Discovering files dated %s to %s in %s", start, end, landing)
                 found = discover_files(
-                    landing, warehouse, book.run_id, start=start, end=end, loaded_since=loaded_since
+                    landing, warehouse, book.run_id, settings.settle_seconds, start=start, end=end, loaded_since=loaded_since
                 )
-                log_discovery(log, found)
+                log_discovery(log, found, settings)
                 book.record(found.rejected)
                 if loaded_since:
                     log.info("Resuming: files loaded since %s are kept", loaded_since)
@@ -73,7 +74,7 @@ def backfill(
                 book.as_of = publish_tables(warehouse, book.publication)
 
                 log.info("4/4 Writing the coverage report")
-                report_run(warehouse, book.summary_markdown())
+                report_run(warehouse, book.summary_markdown(), settings)
             return book.verdict()
     except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

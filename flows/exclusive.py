@@ -27,7 +27,7 @@ from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL
 
-from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT, writer_wait_seconds
+from cakupan.config import WAREHOUSE_CONCURRENCY_LIMIT
 from cakupan.flows.compat import maintain_concurrency_lease
 from cakupan.flows.embedded_server import embedded_api_url
 from cakupan.errors import Refused
@@ -46,9 +46,7 @@ def prefect_server_configured() -> bool:
 
 
 @contextmanager
-def sole_writer(warehouse: str | Path, wait_seconds: float | None = None) -> Iterator[None]:
-    if wait_seconds is None:
-        wait_seconds = writer_wait_seconds()
+def sole_writer(warehouse: str | Path, wait_seconds: float) -> Iterator[None]:
     say = get_run_logger().warning
     with ExitStack() as stack:
         lock = stack.enter_context(

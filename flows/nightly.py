@@ -8,9 +8,9 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 
-from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, freshness_thresholds, today_jakarta
+from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, today_jakarta
 from cakupan.errors import DiskFull, Refused
-from cakupan.flows.parameters import as_date, workers_of_run
+from cakupan.flows.parameters import as_date, settings_of_run
 from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.steps import load_files, log_discovery, report_run
@@ -30,15 +30,15 @@ def nightly(
     log = get_run_logger()
     try:
         as_of = as_date("as_of", as_of) or today_jakarta()
-        freshness_thresholds()  # a bad CAKUPAN_LATE_DAYS / CAKUPAN_STALE_DAYS stops the run before it loads
-        runner = slice_runner(workers_of_run(workers, dask_address))
-        with writing(warehouse):
+        settings = settings_of_run(workers, dask_address)  # a bad value stops the run before it loads
+        runner = slice_runner(settings.workers)
+        with writing(warehouse, settings):
             with recorded_run(
                 warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
             ) as book:
                 log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
-                found = discover_files(landing, warehouse, book.run_id, until=as_of)
-                log_discovery(log, found)
+                found = discover_files(landing, warehouse, book.run_id, settings.settle_seconds, until=as_of)
+                log_discovery(log, found, settings)
                 book.record(found.rejected)
 
                 log.info("2/4 Validating and loading %d file(s)", len(found.selected))
@@ -47,10 +47,10 @@ def nightly(
 
                 log.info("3/4 Rebuilding the published tables")
                 book.as_of = publish_tables(warehouse, book.publication)
-                book.freshness = check_deliveries(warehouse, book.run_id, as_of)  # before the report, for its banner
+                book.freshness = check_deliveries(warehouse, book.run_id, as_of, settings.freshness)  # before the report, for its banner
 
                 log.info("4/4 Writing the coverage report")
-                report_run(warehouse, book.summary_markdown())
+                report_run(warehouse, book.summary_markdown(), settings)
             return book.verdict()
     except (Refused, DiskFull) as refusal:
         return refused(log, refusal)

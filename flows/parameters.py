@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from cakupan.config import WorkerSettings, check_date_order, parse_date, worker_settings, workers_from_environment
+from cakupan.config import (
+    Settings, WorkerSettings, check_date_order, parse_date, run_settings, worker_settings, workers_from_environment,
+)
 from cakupan.errors import Refused
 
 
@@ -40,6 +42,16 @@ def date_range(start: date | str, end: date | str) -> tuple[date, date]:
     except ValueError as problem:
         raise BadParameter(f"parameter end: {problem}") from None
     return first, last
+
+
+def settings_of_run(workers: int | str | None, dask_address: str | None) -> Settings:
+    """The run's settings (config.Settings): its parameters, else the environment; settled and
+    checked once, at the flow's start, and passed down. A bad value is refused in one line."""
+    where = workers_of_run(workers, dask_address)
+    try:
+        return run_settings(where)
+    except ValueError as problem:
+        raise BadParameter(str(problem)) from None
 
 
 def workers_of_run(workers: int | str | None, dask_address: str | None) -> WorkerSettings:

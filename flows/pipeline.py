@@ -10,7 +10,7 @@ from typing import Iterator
 from prefect import get_run_logger
 from prefect.states import Failed, State
 
-from cakupan.config import owner_only_files, scratch_root
+from cakupan.config import Settings, owner_only_files, scratch_root
 from cakupan.errors import DiskFull, Refused
 from cakupan.flows.compat import drop_failed_state_echo
 from cakupan.flows.exclusive import sole_writer
@@ -26,14 +26,14 @@ drop_failed_state_echo()  # in every process that runs these flows (flows/compat
 
 
 @contextmanager
-def writing(warehouse: str) -> Iterator[None]:
+def writing(warehouse: str, settings: Settings) -> Iterator[None]:
     """The run as the warehouse's one writer, once the warehouse is intact and the key is its key.
 
     Refuses before writing anything; then closes the runs a killed writer left RUNNING and
     removes what ended runs left in scratch (raw rows staged by a killed worker among them).
     """
     owner_only_files()
-    with sole_writer(warehouse):
+    with sole_writer(warehouse, settings.writer_wait_seconds):
         check_intact(warehouse)
         verify_key_for(warehouse)
         with connect(warehouse) as con:

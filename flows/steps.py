@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 from prefect import get_run_logger
 from prefect.task_runners import TaskRunner
 
-from cakupan.config import data_docs_dir, scratch_dir, settle_seconds
+from cakupan.config import Settings, data_docs_dir, scratch_dir
 from cakupan.errors import DiskFull, SlicesFailed
 from cakupan.flows.progress import FileProgress
 from cakupan.flows.runner import parallelism, preparing, slice_result
@@ -21,7 +21,7 @@ from cakupan.ingest.read.masking import escaped, listed
 from cakupan.ingest.validate.data_docs import refresh_index
 
 
-def log_discovery(log, found: Discovery) -> None:
+def log_discovery(log, found: Discovery, settings: Settings) -> None:
     """One line each for what discovery set aside, so nothing is passed over unseen."""
     if found.ignored:
         log.info("ignored %s name(s) (not an extract name, or a folder): %s", f"{len(found.ignored):,}", listed(found.ignored))
@@ -35,7 +35,7 @@ def log_discovery(log, found: Discovery) -> None:
     if found.unsettled:
         log.warning(
             "not settled yet (changed in the last %s s: still being delivered): %d file(s): %s; left for the next run",
-            f"{settle_seconds():g}", len(found.unsettled), listed(found.unsettled),
+            f"{settings.settle_seconds:g}", len(found.unsettled), listed(found.unsettled),
         )
     for outcome in found.rejected:
         log.error("%s: rejected: %s", escaped(outcome.name), outcome.reason)
@@ -94,8 +94,8 @@ def load_files(
         )
 
 
-def report_run(warehouse: str, run_summary_markdown: str) -> None:
+def report_run(warehouse: str, run_summary_markdown: str, settings: Settings) -> None:
     """The city's bridge when a figure moved, the coverage report, the run's artifacts."""
     explained = publish_explanation(warehouse)
-    write_coverage_report(warehouse, explained)
+    write_coverage_report(warehouse, settings.freshness, explained)
     publish_artifacts(warehouse, run_summary_markdown)

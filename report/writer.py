@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.config import freshness_thresholds
+from cakupan.config import FreshnessThresholds
 from cakupan.report.data import no_target_path, read_published, read_sector_names_en, read_target_path
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
 from cakupan.report.explanation import city_bridge
@@ -35,7 +35,7 @@ class ReportFiles:
 
 def write_report(
     con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on: date | None = None,
-    explained: Sequence[Explanation] = (),
+    explained: Sequence[Explanation] = (), thresholds: FreshnessThresholds = FreshnessThresholds(),
 ) -> ReportFiles:
     """Write ``index.html``, the PNG charts and the Parquet/CSV exports into ``out_dir``.
 
@@ -57,7 +57,7 @@ def write_report(
         published = read_published(con)
         shown = latest_publication(con)
         target_path, names_en = read_target_path(con), read_sector_names_en(con)
-        freshness = freshness_of_latest_run(con, freshness_thresholds())
+        freshness = freshness_of_latest_run(con, thresholds)
     else:
         shown = publication_as_of(con, as_published_on)
         published = read_publication(con, shown.run_id)

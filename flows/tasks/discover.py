@@ -8,7 +8,6 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from cakupan.config import settle_seconds
 from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import record_outcomes
 from cakupan.ingest.discover import Discovery, discover
@@ -21,6 +20,7 @@ def discover_files(
     landing: str,
     warehouse: str,
     run_id: str,
+    settle_seconds: float,
     until: date | None = None,
     start: date | None = None,
     end: date | None = None,
@@ -30,7 +30,7 @@ def discover_files(
     with connect(warehouse) as con:
         found = discover(
             Path(landing), con, until=until, start=start, end=end, loaded_since=loaded_since,
-            settle_seconds=settle_seconds(),
+            settle_seconds=settle_seconds,
         )
         with transaction(con):
             record_outcomes(con, found.rejected, run_id)

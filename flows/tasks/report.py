@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from cakupan.config import report_dir
+from cakupan.config import FreshnessThresholds, report_dir
 from cakupan.report.data import CITY_TABLE, read_published
 from cakupan.report.explanation import bridges_markdown, bridges_since_previous
 from cakupan.report.summary import report_markdown
@@ -20,12 +20,14 @@ from cakupan.flows.retries import RETRY_ON_IO
 
 
 @task(name="write-report", cache_policy=NO_CACHE, **RETRY_ON_IO)
-def write_coverage_report(warehouse: str, explained: tuple[Explanation, ...] | list[Explanation] = ()) -> str:
+def write_coverage_report(
+    warehouse: str, thresholds: FreshnessThresholds, explained: tuple[Explanation, ...] | list[Explanation] = (),
+) -> str:
     """Write the HTML/PNG report and exports beside the warehouse (the city's bridge taken
     from ``explained`` when it is there); returns the folder."""
     out_dir = report_dir(warehouse)
     with connect(warehouse, read_only=True) as con:
-        write_report(con, out_dir, explained=explained)
+        write_report(con, out_dir, explained=explained, thresholds=thresholds)
     return str(out_dir)
 
 

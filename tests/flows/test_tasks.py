@@ -49,12 +49,12 @@ def test_employers_need_no_key(warehouse, tmp_landing, write_extract, employer, 
 
 def test_impossible_date_rejected_and_recorded_once(warehouse, tmp_landing, write_extract):
     write_extract("employers_20250231.csv", [])
-    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-1")
+    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-1", 0)
     assert [(o.name, o.status, o.extract_date) for o in result.rejected] == [
         ("employers_20250231.csv", REJECTED, None)
     ]
     assert "impossible extract date" in result.rejected[0].reason
-    again = discover_files.fn(str(tmp_landing), str(warehouse), "run-2")
+    again = discover_files.fn(str(tmp_landing), str(warehouse), "run-2", 0)
     assert again.rejected == [] and again.skipped_rejected == ["employers_20250231.csv"]
     with connect(warehouse) as con:
         assert con.execute("select file_name, kind, status, run_id from audit.extract_files").fetchall() == [
@@ -71,7 +71,7 @@ def test_csv_and_gz_of_one_date_both_rejected_as_ambiguous(
         load.fn(str(warehouse), [result], "run-1")
     write_extract("employers_20250102.csv.gz", [employer(1)])
     write_extract("enrolments_20250102.csv", [])
-    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-2")
+    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-2", 0)
     assert [f.name for f in result.selected] == ["enrolments_20250102.csv"]
     assert sorted(o.name for o in result.rejected) == ["employers_20250102.csv", "employers_20250102.csv.gz"]
     assert all(o.reason.startswith("ambiguous:") and "employers 2025-01-02" in o.reason for o in result.rejected)
@@ -85,7 +85,7 @@ def test_csv_and_gz_of_one_date_both_rejected_as_ambiguous(
             ("employers_20250102.csv.gz", REJECTED),
         ]
     # Still ambiguous the next night: not recorded again.
-    assert discover_files.fn(str(tmp_landing), str(warehouse), "run-3").rejected == []
+    assert discover_files.fn(str(tmp_landing), str(warehouse), "run-3", 0).rejected == []
     # Resolved by removing one: the other is due again.
     (tmp_landing / "employers_20250102.csv.gz").unlink()
     with connect(warehouse) as con:

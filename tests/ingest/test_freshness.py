@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from cakupan.config import FreshnessThresholds, freshness_thresholds
+from cakupan.config import FreshnessThresholds, run_settings
 from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.freshness import assess, check_freshness, freshness_of_latest_run
 
@@ -46,10 +46,10 @@ def test_fresh_deliveries_have_no_problem_and_no_stale_message():
 
 
 def test_thresholds_come_from_the_environment(monkeypatch):
-    assert freshness_thresholds() == FreshnessThresholds(late_days=1, stale_days=3)
+    assert run_settings().freshness == FreshnessThresholds(late_days=1, stale_days=3)
     monkeypatch.setenv("CAKUPAN_LATE_DAYS", "2")
     monkeypatch.setenv("CAKUPAN_STALE_DAYS", "5")
-    thresholds = freshness_thresholds()
+    thresholds = run_settings().freshness
     levels = [assess({"employers": days_ago(d), "enrolments": RUN_DATE}, RUN_DATE, thresholds).level
               for d in (2, 3, 5, 6)]
     assert levels == ["fresh", "late", "late", "stale"]
@@ -61,7 +61,7 @@ def test_a_bad_threshold_is_named(monkeypatch, late, stale, named):
     monkeypatch.setenv("CAKUPAN_LATE_DAYS", late)
     monkeypatch.setenv("CAKUPAN_STALE_DAYS", stale)
     with pytest.raises(ValueError, match=named):
-        freshness_thresholds()
+        run_settings().freshness
 
 
 @pytest.fixture
