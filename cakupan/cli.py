@@ -200,7 +200,7 @@ def generate(
 
         step(f"generating extracts {first} to {last}: simulating the city's history")
         summary = write_extracts(out, first, last, scale=scale, seed=seed, faults=faults,
-                                 progress=day_progress())
+                                 progress=day_progress(), reference=config.generator_reference())
         console.print(f"wrote {summary.files_written:,} files to {out}")
 
     guarded(body, debug)
@@ -351,7 +351,7 @@ def demo(
         console.print(f"generating daily extracts {first} to {last} into {landing} ...")
         step(f"generating extracts {first} to {last}: simulating the city's history")
         summary = write_extracts(landing, first, last, scale=scale, seed=0,
-                                 progress=day_progress())
+                                 progress=day_progress(), reference=config.generator_reference())
         console.print(f"wrote {summary.files_written:,} files; backfilling into {warehouse} ...")
         from cakupan.flows.backfill import backfill as backfill_flow
 

@@ -3,7 +3,7 @@
 Every variable is read when asked for (a function call), never at import time, so a test
 or a worker process that sets one before the call is heard, and a deployment hears a changed
 value on its next run. A run's settings (`Settings`: where it prepares its slices, the writer's
-wait, the settle time, the freshness thresholds) are read and checked once at its entry (the
+wait, the settle time, the freshness thresholds, the reference files) are read and checked once at its entry (the
 command, before it starts a flow; the flow's start, for a deployment's runs too) and passed
 down; a bad value is refused there, before any work. The command's options and the flows'
 parameters share the date and range checks here, so both say the same thing about a bad date.
@@ -149,6 +149,7 @@ class Settings:
     writer_wait_seconds: float
     settle_seconds: float
     freshness: FreshnessThresholds
+    reference: ReferenceFiles
 
 
 def run_settings(workers: WorkerSettings | None = None) -> Settings:
@@ -158,6 +159,7 @@ def run_settings(workers: WorkerSettings | None = None) -> Settings:
         writer_wait_seconds=_writer_wait_seconds(),
         settle_seconds=_settle_seconds(),
         freshness=_freshness_thresholds(),
+        reference=_reference_files(),
     )
 
 
@@ -222,13 +224,35 @@ def max_file_bytes() -> int:
     return limit
 
 
-def reference_dir() -> Path | None:
+# The readings of the city's target: x1.10 a year, or +10 percentage points a year.
+TARGET_READINGS = ("relative", "points")
+
+
+@dataclass(frozen=True)
+class ReferenceFiles:
+    """Which reference files are read: the city's target reading and a folder whose files
+    replace the shipped ones of the same name."""
+
+    targets: str = "relative"
+    override_dir: Path | None = None
+
+
+def _reference_files() -> ReferenceFiles:
+    reading = os.environ.get(TARGETS_ENV, "relative")
+    if reading not in TARGET_READINGS:
+        raise ValueError(f"{TARGETS_ENV}={reading!r}: expected one of {', '.join(TARGET_READINGS)}")
+    return ReferenceFiles(reading, _reference_dir())
+
+
+def generator_reference() -> ReferenceFiles:
+    """The reference files the generator reads, at the entry of `cakupan generate` and `demo`:
+    CAKUPAN_REFERENCE_DIR's replacements (it reads no target, so CAKUPAN_TARGETS is not asked for)."""
+    return ReferenceFiles(override_dir=_reference_dir())
+
+
+def _reference_dir() -> Path | None:
     value = os.environ.get(REFERENCE_DIR_ENV)
     return Path(value) if value else None
-
-
-def targets_reading() -> str:
-    return os.environ.get(TARGETS_ENV, "relative")
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def backfill(
                     book.record(outcomes)
 
                 log.info("3/4 Rebuilding the published tables")
-                book.as_of = publish_tables(warehouse, book.publication)
+                book.as_of = publish_tables(warehouse, book.publication, settings.reference)
 
                 log.info("4/4 Writing the coverage report")
                 report_run(warehouse, book.summary_markdown(), settings)

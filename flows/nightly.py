@@ -46,7 +46,7 @@ def nightly(
                     book.record(outcomes)
 
                 log.info("3/4 Rebuilding the published tables")
-                book.as_of = publish_tables(warehouse, book.publication)
+                book.as_of = publish_tables(warehouse, book.publication, settings.reference)
                 book.freshness = check_deliveries(warehouse, book.run_id, as_of, settings.freshness)  # before the report, for its banner
 
                 log.info("4/4 Writing the coverage report")

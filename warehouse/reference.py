@@ -2,7 +2,8 @@
 
 Users replace a file without touching code by putting a file of the same name in the folder
 named by CAKUPAN_REFERENCE_DIR. CAKUPAN_TARGETS=points selects the +10 percentage-point
-reading of the city's target instead of the default relative one.
+reading of the city's target instead of the default relative one. Both come in the run's
+settings (config.ReferenceFiles), checked at its entry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cakupan.config import TARGETS_ENV, reference_dir, targets_reading
+from cakupan.config import ReferenceFiles
 from cakupan.warehouse.transaction import transaction
 
 SHIPPED = Path(str(files(__package__).joinpath("reference")))
@@ -40,31 +41,24 @@ TABLES: dict[str, dict[str, str]] = {
     "umk": {"year": "integer", "umk": "bigint"},
 }
 
-TARGET_READINGS = {"relative": "targets.csv", "points": "targets_points.csv"}
+TARGET_FILES = {"relative": "targets.csv", "points": "targets_points.csv"}  # per config.TARGET_READINGS
 
 
 class ReferenceError(ValueError):
     """A reference file is missing or does not have the expected columns."""
 
 
-def reference_path(name: str) -> Path:
+def reference_path(name: str, reference: ReferenceFiles) -> Path:
     """The file that holds table `name`: the user's override if present, else the shipped one."""
-    file_name = f"{name}.csv"
-    if name == "targets":
-        reading = targets_reading()
-        if reading not in TARGET_READINGS:
-            raise ReferenceError(
-                f"{TARGETS_ENV}={reading!r}: expected one of {', '.join(TARGET_READINGS)}"
-            )
-        file_name = TARGET_READINGS[reading]
-    override = reference_dir()
+    file_name = TARGET_FILES[reference.targets] if name == "targets" else f"{name}.csv"
+    override = reference.override_dir
     if override and (override / file_name).is_file():
         return override / file_name
     return SHIPPED / file_name
 
 
-def _relation(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation:
-    path = reference_path(name)
+def _relation(con: duckdb.DuckDBPyConnection, name: str, reference: ReferenceFiles) -> duckdb.DuckDBPyRelation:
+    path = reference_path(name, reference)
     columns = TABLES[name]
     try:
         header = pd.read_csv(path, comment="#", nrows=0).columns.tolist()
@@ -78,18 +72,18 @@ def _relation(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelat
         raise ReferenceError(f"{path}: {exc}") from exc
 
 
-def read_reference(name: str) -> pd.DataFrame:
+def read_reference(name: str, reference: ReferenceFiles = ReferenceFiles()) -> pd.DataFrame:
     """One reference table as a DataFrame (for the generator and tests)."""
     con = duckdb.connect()
     try:
-        return _relation(con, name).df()
+        return _relation(con, name, reference).df()
     finally:
         con.close()
 
 
-def load_reference(con: duckdb.DuckDBPyConnection) -> None:
+def load_reference(con: duckdb.DuckDBPyConnection, reference: ReferenceFiles) -> None:
     """Replace every ref.* table from its file, all in one transaction."""
-    relations = {name: _relation(con, name) for name in TABLES}  # a bad file fails before any write
+    relations = {name: _relation(con, name, reference) for name in TABLES}  # a bad file fails before any write
     try:
         with transaction(con):
             for name, relation in relations.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cakupan.config import ReferenceFiles
 from cakupan.generator.days import DayText, day_number, month_starts
 from cakupan.generator.landing import Landing
 from cakupan.generator.simulation import Simulation
@@ -40,6 +41,7 @@ def generate(
     seed: int = 0,
     faults: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
+    reference: ReferenceFiles = ReferenceFiles(),
 ) -> GenerateSummary:
     """Write employers_YYYYMMDD.csv and enrolments_YYYYMMDD.csv for every day from start to
     end into out_dir: an initial load on start, then daily deltas. Same arguments, same bytes."""
@@ -54,7 +56,7 @@ def generate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    world = World.from_reference()
+    world = World.from_reference(reference)
     simulation = Simulation(world, scale, seed)
     history_start = min(HISTORY_START, start.replace(day=1))
     first_day, start_day, end_day = day_number(history_start), day_number(start), day_number(end)

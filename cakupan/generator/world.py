@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 
+from cakupan.config import ReferenceFiles
 from cakupan.generator.days import day_number, year_of
 from cakupan.warehouse.reference import read_reference
 
@@ -41,8 +42,8 @@ class World:
     umk_values: np.ndarray
 
     @classmethod
-    def from_reference(cls) -> "World":
-        workforce = read_reference("workforce")
+    def from_reference(cls, reference: ReferenceFiles = ReferenceFiles()) -> "World":
+        workforce = read_reference("workforce", reference)
         sectors = np.array(sorted(workforce["sector"].astype(str).unique()), dtype=object)
         years = np.array(sorted(workforce["year"].astype(int).unique()))
         employed = np.zeros((len(years), len(sectors)))
@@ -54,20 +55,20 @@ class World:
             employed[position] = float(row.employed)
             employed_formal[position] = float(row.employed_formal)
 
-        kbli = read_reference("kbli_divisions")
+        kbli = read_reference("kbli_divisions", reference)
         divisions = tuple(
             np.array(sorted(int(d) for d in kbli.loc[kbli["sector"].astype(str) == sector, "division"]))
             for sector in sectors
         )
 
-        districts = read_reference("districts").sort_values("district")
+        districts = read_reference("districts", reference).sort_values("district")
         names = districts["district"].astype(str).to_numpy(dtype=object)
         population = districts["population_share"].astype(float).to_numpy()
         population = population / population.sum()
         employer_weight = population * np.where(names == EMPLOYER_DISTRICT, EMPLOYER_DISTRICT_WEIGHT, 1.0)
         region_codes = np.array([int(str(code).replace(".", "")) for code in districts["kemendagri_code"]])
 
-        umk = read_reference("umk").sort_values("year")
+        umk = read_reference("umk", reference).sort_values("year")
         return cls(
             sectors=sectors,
             divisions=divisions,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.config import FreshnessThresholds, Settings, WorkerSettings, run_settings
+from cakupan.config import FreshnessThresholds, ReferenceFiles, Settings, WorkerSettings, run_settings
 from cakupan.flows.parameters import BadParameter, settings_of_run
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 VARIABLES = ("CAKUPAN_WRITER_WAIT_SECONDS", "CAKUPAN_SETTLE_SECONDS", "CAKUPAN_LATE_DAYS", "CAKUPAN_STALE_DAYS",
-             "CAKUPAN_WORKERS", "CAKUPAN_DASK_ADDRESS")
+             "CAKUPAN_WORKERS", "CAKUPAN_DASK_ADDRESS", "CAKUPAN_TARGETS", "CAKUPAN_REFERENCE_DIR")
 
 
 @pytest.fixture
@@ -26,18 +26,21 @@ def environment(monkeypatch):
 def test_the_defaults_without_a_variable_set(environment):
     assert run_settings() == Settings(
         workers=None, writer_wait_seconds=600.0, settle_seconds=120.0, freshness=FreshnessThresholds(1, 3),
+        reference=ReferenceFiles("relative", None),
     )
 
 
-def test_each_value_comes_from_its_variable(environment):
+def test_each_value_comes_from_its_variable(environment, tmp_path):
     environment.setenv("CAKUPAN_WRITER_WAIT_SECONDS", "30")
     environment.setenv("CAKUPAN_SETTLE_SECONDS", "0.5")
     environment.setenv("CAKUPAN_LATE_DAYS", "2")
     environment.setenv("CAKUPAN_STALE_DAYS", "5")
     environment.setenv("CAKUPAN_WORKERS", "3")
+    environment.setenv("CAKUPAN_TARGETS", "points")
+    environment.setenv("CAKUPAN_REFERENCE_DIR", str(tmp_path))
     assert settings_of_run(None, None) == Settings(
         workers=WorkerSettings(3, None), writer_wait_seconds=30.0, settle_seconds=0.5,
-        freshness=FreshnessThresholds(2, 5),
+        freshness=FreshnessThresholds(2, 5), reference=ReferenceFiles("points", tmp_path),
     )
 
 
@@ -55,6 +58,7 @@ def test_the_parameters_win_over_the_environment(environment):
     ("CAKUPAN_STALE_DAYS", "-2", "CAKUPAN_STALE_DAYS='-2' is not a whole number of days"),
     ("CAKUPAN_STALE_DAYS", "0", "CAKUPAN_STALE_DAYS=0 is below CAKUPAN_LATE_DAYS=1: stale must not come before late"),
     ("CAKUPAN_WRITER_WAIT_SECONDS", "long", "could not convert string to float: 'long'"),
+    ("CAKUPAN_TARGETS", "percent", "CAKUPAN_TARGETS='percent': expected one of relative, points"),
     ("CAKUPAN_WORKERS", "many", "CAKUPAN_WORKERS='many': expected a whole number of at least 1"),
 ])
 def test_a_bad_value_is_refused_at_the_entry_naming_its_variable(environment, variable, value, message):

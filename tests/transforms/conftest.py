@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cakupan.config import ReferenceFiles
 from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.transforms import build
 from cakupan.transforms.explain import Explanation, explain
@@ -155,6 +156,6 @@ class Pipeline:
 @pytest.fixture
 def pipeline(warehouse, tmp_landing, ingest) -> Pipeline:
     con = open_warehouse(warehouse)
-    load_reference(con)
+    load_reference(con, ReferenceFiles())
     yield Pipeline(con, tmp_landing, ingest)
     con.close()

@@ -2,6 +2,7 @@ from fractions import Fraction
 
 import pytest
 
+from cakupan.config import ReferenceFiles, run_settings
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.reference import ReferenceError, load_reference, read_reference
 
@@ -62,33 +63,34 @@ def test_default_targets_grow_ten_percent_relative_per_year():
 
 def test_points_switch_selects_ten_percentage_points_per_year(monkeypatch):
     monkeypatch.setenv("CAKUPAN_TARGETS", "points")
-    targets = read_reference("targets").set_index("year")["target_rate"]
+    targets = read_reference("targets", run_settings().reference).set_index("year")["target_rate"]
     assert [round(targets[y], 6) for y in range(2025, 2031)] == [0.32, 0.42, 0.52, 0.62, 0.72, 0.82]
 
 
 def test_unknown_target_reading_is_refused(monkeypatch):
     monkeypatch.setenv("CAKUPAN_TARGETS", "percent")
-    with pytest.raises(ReferenceError, match="CAKUPAN_TARGETS"):
-        read_reference("targets")
+    with pytest.raises(ValueError, match="^CAKUPAN_TARGETS='percent': expected one of relative, points$"):
+        run_settings()  # at the run's entry
 
 
 def test_user_override_replaces_one_file(tmp_path, monkeypatch):
     (tmp_path / "umk.csv").write_text("year,umk\n2025,4000000\n")
     monkeypatch.setenv("CAKUPAN_REFERENCE_DIR", str(tmp_path))
-    assert read_reference("umk").to_dict("records") == [{"year": 2025, "umk": 4_000_000}]
-    assert len(read_reference("districts")) == 5  # files not overridden stay shipped
+    reference = run_settings().reference
+    assert read_reference("umk", reference).to_dict("records") == [{"year": 2025, "umk": 4_000_000}]
+    assert len(read_reference("districts", reference)) == 5  # files not overridden stay shipped
 
 
 def test_override_with_wrong_columns_names_the_file(tmp_path, monkeypatch):
     (tmp_path / "umk.csv").write_text("tahun,upah\n2025,4000000\n")
     monkeypatch.setenv("CAKUPAN_REFERENCE_DIR", str(tmp_path))
     with pytest.raises(ReferenceError, match="umk.csv"):
-        read_reference("umk")
+        read_reference("umk", run_settings().reference)
 
 
 def test_load_reference_replaces_tables_in_the_warehouse(tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
-        load_reference(con)
-        load_reference(con)  # idempotent: replaced, not appended
+        load_reference(con, ReferenceFiles())
+        load_reference(con, ReferenceFiles())  # idempotent: replaced, not appended
         assert con.execute("select count(*) from ref.workforce").fetchone() == (126,)
         assert con.execute("select sector from ref.kbli_divisions where division = '05'").fetchone() == ("B",)
