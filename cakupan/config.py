@@ -206,22 +206,32 @@ def duckdb_memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV, "2GB")
 
 
-def staging_memory_limit() -> str:
+@dataclass(frozen=True)
+class WorkerLimits:
+    """What a worker allows itself while it prepares a slice. Read on the worker, once per slice
+    (`worker_limits`), not passed from the run: a Dask worker has an environment of its own,
+    sized for its machine. The pseudonymisation key is also read there, once per slice, but
+    is not part of this value (warehouse/pii.key_from_env): it must never travel as a task
+    parameter nor show in a value's repr."""
+
     # Held once per worker process beside the writer's: a province's 13M-row initial file staged
     # by two workers peaked at 5.7 GB in all with 2 GB each, 3.95 GB with 1 GB, in the same time.
-    return os.environ.get(STAGING_MEMORY_LIMIT_ENV, "1GB")
-
-
-def max_file_bytes() -> int:
+    staging_memory_limit: str = "1GB"
     # A province's initial extract is ~2 GB: twice that is still a file, not an accident.
-    value = os.environ.get(MAX_FILE_BYTES_ENV, "4000000000")
+    max_file_bytes: int = 4_000_000_000
+
+
+def worker_limits() -> WorkerLimits:
+    """A worker's limits from its own environment; a bad value raises ValueError naming its variable."""
+    defaults = WorkerLimits()
+    value = os.environ.get(MAX_FILE_BYTES_ENV, str(defaults.max_file_bytes))
     try:
         limit = int(value)
     except ValueError:
         limit = 0
     if limit <= 0:
         raise ValueError(f"{MAX_FILE_BYTES_ENV}={value!r}: expected a positive number of bytes")
-    return limit
+    return WorkerLimits(os.environ.get(STAGING_MEMORY_LIMIT_ENV, defaults.staging_memory_limit), limit)
 
 
 # The readings of the city's target: x1.10 a year, or +10 percentage points a year.

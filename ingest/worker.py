@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cakupan.config import WorkerLimits
 from cakupan.ingest.discover import Slice, unchanged_since_discovery
 from cakupan.ingest.pseudonymise import SliceResult, pseudonymise
 from cakupan.ingest.read import read_slice, scratch_database
@@ -17,14 +18,15 @@ class KeyNeeded(ValueError):
 
 
 def prepare_slice(
-    landing: Path, work: Slice, out_dir: Path, key: PiiKey | None, pages: Path | None = None
+    landing: Path, work: Slice, out_dir: Path, key: PiiKey | None, pages: Path | None = None,
+    limits: WorkerLimits = WorkerLimits(),
 ) -> SliceResult:
     """Read, validate and pseudonymise one slice; its Parquet goes into `out_dir`, its Data
     Docs pages (if `pages`) into that folder."""
     if work.kind == "enrolments" and key is None:
         raise KeyNeeded(f"{work.name}: enrolments need the pseudonymisation key")
-    with scratch_database(out_dir) as con:
-        staged = read_slice(con, landing, work, shared=out_dir / "staging")
+    with scratch_database(out_dir, limits) as con:
+        staged = read_slice(con, landing, work, shared=out_dir / "staging", limits=limits)
         # after every byte was read: a file that changed since discovery is not settled
         changed = frozenset(
             seen.name for seen in work.seen

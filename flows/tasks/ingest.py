@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
+from cakupan.config import worker_limits
 from cakupan.errors import DiskFull
 from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome
@@ -43,8 +44,9 @@ logging.getLogger("prefect.task_runs").addFilter(_DiskFullWithoutTraceback())
 def prepare(landing: str, work: Slice, scratch: str, pages: str) -> SliceResult:
     """Read, validate and pseudonymise one slice into Parquet under `scratch`."""
     key = key_from_env() if work.kind == "enrolments" else None
+    limits = worker_limits()  # here, on the worker, from its own environment (config.WorkerLimits says why)
     with said_in_one_line(Path(scratch)):
-        return prepare_slice(Path(landing), work, Path(scratch), key, Path(pages))
+        return prepare_slice(Path(landing), work, Path(scratch), key, Path(pages), limits)
 
 
 @task(name="load-chunk", cache_policy=NO_CACHE, **RETRY_ON_IO)  # writes the warehouse: never cached

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.config import staging_memory_limit
+from cakupan.config import WorkerLimits
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.extracts import parse_name
 from cakupan.ingest.read.rows import (
@@ -26,7 +26,7 @@ _SHARED = "staged"  # the name a part attaches its file's shared staging under
 
 
 @contextmanager
-def scratch_database(under: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def scratch_database(under: Path, limits: WorkerLimits = WorkerLimits()) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB file in a private folder (0700) made in `under`, removed on exit: raw rows (with
     nik and kpj) stay on the worker that read them. `under` is the run's scratch folder beside
     the warehouse, so that what a killed worker or run leaves is found and removed by the next
@@ -34,25 +34,28 @@ def scratch_database(under: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     under.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="rows-", dir=under))
     try:
-        with _staging_connection(folder / "rows.duckdb") as con:
+        with _staging_connection(folder / "rows.duckdb", limits) as con:
             yield con
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def _staging_connection(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _staging_connection(database: Path, limits: WorkerLimits) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(database))
     try:
         con.execute("set enable_progress_bar = false")
-        con.execute(f"set memory_limit = '{staging_memory_limit()}'")
+        con.execute(f"set memory_limit = '{limits.staging_memory_limit}'")
         con.execute(f"attach ':memory:' as {KEPT}")
         yield con
     finally:
         con.close()
 
 
-def read_slice(con: duckdb.DuckDBPyConnection, landing: Path, work: Slice, shared: Path | None = None) -> Staged:
+def read_slice(
+    con: duckdb.DuckDBPyConnection, landing: Path, work: Slice, shared: Path | None = None,
+    limits: WorkerLimits = WorkerLimits(),
+) -> Staged:
     """Read the slice's files from `landing` into `con` (a `scratch_database`). A slice
     that is a part of its files reads them once for all parts, into a staging of its own
     under `shared` (a folder every part can reach, owner-only: it holds raw rows)."""
@@ -64,11 +67,11 @@ def read_slice(con: duckdb.DuckDBPyConnection, landing: Path, work: Slice, share
         extract_dates[name] = parsed[1]
     paths = [landing / name for name in work.files]
     if work.parts == 1 or shared is None:
-        return read_rows(con, work.kind, paths, extract_dates, work.part, work.parts)
+        return read_rows(con, work.kind, paths, extract_dates, work.part, work.parts, limits)
     folder = shared / Slice(work.kind, work.files).name
-    with _staged_once(folder, work.parts, lambda staging: stage_files(staging, work.kind, paths, extract_dates)) as (
-        database, found
-    ):
+    with _staged_once(
+        folder, work.parts, lambda staging: stage_files(staging, work.kind, paths, extract_dates, limits), limits
+    ) as (database, found):
         con.execute(f"attach '{database}' as {_SHARED} (read_only)")
         try:
             return keep_part(con, found, work.part, work.parts, source=f"{_SHARED}.")
@@ -78,7 +81,7 @@ def read_slice(con: duckdb.DuckDBPyConnection, landing: Path, work: Slice, share
 
 @contextmanager
 def _staged_once(
-    folder: Path, parts: int, stage: Callable[[duckdb.DuckDBPyConnection], StagedFiles]
+    folder: Path, parts: int, stage: Callable[[duckdb.DuckDBPyConnection], StagedFiles], limits: WorkerLimits
 ) -> Iterator[tuple[Path, StagedFiles]]:
     """The staging database in `folder` and what staging found: staged by the first part
     to come (the others wait for it), removed when the last part is done with it."""
@@ -87,7 +90,7 @@ def _staged_once(
     with _locked(folder):
         if not found_file.exists():  # a part that failed staging left no found.json
             database.unlink(missing_ok=True)
-            with _staging_connection(database) as staging:
+            with _staging_connection(database, limits) as staging:
                 found = stage(staging)
             written = found_file.with_suffix(".tmp")
             written.write_text(found.to_json(), encoding="utf-8")

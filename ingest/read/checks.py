@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from cakupan.config import max_file_bytes
 from cakupan.ingest.extracts import SPEC_COLUMNS, breaker_reason, breaker_trips
 from cakupan.ingest.read.masking import mask_identifiers
 
@@ -59,11 +58,10 @@ class Inspection:
         return [first + n for first, count in self.blank_runs for n in range(count)]
 
 
-def inspect(path: Path, kind: str) -> Inspection:
-    """Problems rank as if the file were decoded whole: gzip, then size, then encoding,
-    then header, then blank lines (the circuit breaker)."""
+def inspect(path: Path, kind: str, limit: int) -> Inspection:
+    """Problems rank as if the file were decoded whole: gzip, then size (more than `limit`
+    bytes, decompressed), then encoding, then header, then blank lines (the circuit breaker)."""
     gzipped = path.name.endswith(".gz")
-    limit = max_file_bytes()
     with path.open("rb") as raw:
         hashing = _Hashing(raw)
         rows = _Rows(limit if gzipped else min(limit, path.stat().st_size))

@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from cakupan.config import WorkerLimits
 from cakupan.ingest.audit import QuarantineRow
 from cakupan.ingest.extracts import KEY_COLUMNS, SPEC_COLUMNS
 from cakupan.ingest.read.checks import FileRejected, inspect
@@ -72,10 +73,11 @@ def read_rows(
     extract_dates: dict[str, date],
     part: int = 0,
     parts: int = 1,
+    limits: WorkerLimits = WorkerLimits(),
 ) -> Staged:
     """Read files of one kind into `con` (a scratch database of the worker's own) and keep
     the rows of one part."""
-    return keep_part(con, stage_files(con, kind, paths, extract_dates), part, parts)
+    return keep_part(con, stage_files(con, kind, paths, extract_dates, limits), part, parts)
 
 
 @dataclass
@@ -107,7 +109,8 @@ class StagedFiles:
 
 
 def stage_files(
-    con: duckdb.DuckDBPyConnection, kind: str, paths: list[Path], extract_dates: dict[str, date]
+    con: duckdb.DuckDBPyConnection, kind: str, paths: list[Path], extract_dates: dict[str, date],
+    limits: WorkerLimits,
 ) -> StagedFiles:
     """Check and read every row of the files into tables `read` and `positions` of `con`."""
     files: dict[str, FileRead] = {}
@@ -115,7 +118,7 @@ def stage_files(
     # line numbers DuckDB gives (the header is line 1).
     by_header: dict[tuple[str, ...], list[tuple[Path, dict[int, str]]]] = {}
     for path in paths:
-        found = inspect(path, kind)
+        found = inspect(path, kind, limits.max_file_bytes)
         read = FileRead(path.name, kind, extract_dates[path.name], found.sha256, rows_counted=found.data_rows)
         files[path.name] = read
         if isinstance(found.header, FileRejected):

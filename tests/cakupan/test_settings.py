@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cakupan.config import FreshnessThresholds, ReferenceFiles, Settings, WorkerSettings, run_settings
+from cakupan.config import (
+    FreshnessThresholds, ReferenceFiles, Settings, WorkerLimits, WorkerSettings, run_settings, worker_limits,
+)
 from cakupan.flows.parameters import BadParameter, settings_of_run
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
@@ -106,3 +108,22 @@ def test_a_flow_run_refuses_a_bad_value_at_its_start(prefect_api, environment, t
     assert state.is_failed()
     assert state.message == "CAKUPAN_SETTLE_SECONDS='-1': expected a number of seconds, 0 or more"
     assert not warehouse.exists()
+
+
+def test_a_workers_limits_come_from_its_own_environment(monkeypatch):
+    """Read on the worker, once per slice; the key is not among them (it never travels)."""
+    monkeypatch.delenv("CAKUPAN_STAGING_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("CAKUPAN_MAX_FILE_BYTES", raising=False)
+    assert worker_limits() == WorkerLimits(staging_memory_limit="1GB", max_file_bytes=4_000_000_000)
+    monkeypatch.setenv("CAKUPAN_STAGING_MEMORY_LIMIT", "512MB")
+    monkeypatch.setenv("CAKUPAN_MAX_FILE_BYTES", "1000")
+    assert worker_limits() == WorkerLimits("512MB", 1000)
+    assert not any("key" in name for name in WorkerLimits.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "big"])
+def test_a_bad_file_size_limit_is_named(monkeypatch, value):
+    monkeypatch.setenv("CAKUPAN_MAX_FILE_BYTES", value)
+    with pytest.raises(ValueError) as raised:
+        worker_limits()
+    assert str(raised.value) == f"CAKUPAN_MAX_FILE_BYTES={value!r}: expected a positive number of bytes"

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from cakupan.config import worker_limits
 from cakupan.ingest.discover import Slice
 from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.ingest.read import ROWS_TABLE, read_slice, scratch_database
@@ -23,7 +24,7 @@ def con(tmp_path):
 
 def read(con, kind, *paths, part=0, parts=1):
     """The staged rows as a frame in read order, with what reading found per file."""
-    staged = read_rows(con, kind, list(paths), {path.name: DAY for path in paths}, part, parts)
+    staged = read_rows(con, kind, list(paths), {path.name: DAY for path in paths}, part, parts, worker_limits())
     columns = ", ".join(f'"{column}"' for column in (*SPEC_COLUMNS[kind], *META_COLUMNS))
     frame = con.sql(f"select {columns} from {ROWS_TABLE} order by _id").df()
     return SimpleNamespace(frame=frame, files=staged.files, bad_rows=staged.bad_rows, rows=staged.rows)
@@ -220,7 +221,7 @@ def test_parts_of_a_file_share_one_read_of_it(write_extract, employer, tmp_landi
     file_rows = [employer(n) for n in range(1, 60)] + [employer(7, name="Other"), [], ["00000099", "short"]]
     path = write_extract("employers_20250102.csv", file_rows)
     inspected = []
-    monkeypatch.setattr(rows_module, "inspect", lambda p, kind: _counting_inspect(inspected, p, kind))
+    monkeypatch.setattr(rows_module, "inspect", lambda p, kind, limit: _counting_inspect(inspected, p, kind, limit))
     shared = tmp_path / "shared"
 
     def staged_parts(read_part):
@@ -243,11 +244,11 @@ def test_parts_of_a_file_share_one_read_of_it(write_extract, employer, tmp_landi
     assert list(shared.iterdir()) == []  # the last part removed the staging
 
 
-def _counting_inspect(seen, path, kind):
+def _counting_inspect(seen, path, kind, limit):
     from cakupan.ingest.read.checks import inspect
 
     seen.append(path)
-    return inspect(path, kind)
+    return inspect(path, kind, limit)
 
 
 def test_an_undiscoverable_name_is_refused(con, tmp_landing):
@@ -259,10 +260,10 @@ def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch, tmp_
     """Each worker process stages with this much, not the warehouse's share (memory adds up per worker)."""
     monkeypatch.setenv("CAKUPAN_DUCKDB_MEMORY_LIMIT", "3GB")
     monkeypatch.delenv("CAKUPAN_STAGING_MEMORY_LIMIT", raising=False)
-    with scratch_database(tmp_path) as con:
+    with scratch_database(tmp_path, worker_limits()) as con:
         default = con.execute("select current_setting('memory_limit')").fetchone()[0]
     monkeypatch.setenv("CAKUPAN_STAGING_MEMORY_LIMIT", "512MB")
-    with scratch_database(tmp_path) as con:
+    with scratch_database(tmp_path, worker_limits()) as con:
         set_here = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert (default, set_here) == ("953.6 MiB", "488.2 MiB")  # 1 GB and 512 MB as DuckDB shows them
 
