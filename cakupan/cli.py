@@ -102,7 +102,7 @@ def _print_city_table(warehouse: Path) -> None:
     from cakupan.report.tables import city_table
     from cakupan.warehouse.connection import connect
 
-    with connect(warehouse, read_only=True) as con:
+    with connect(warehouse, read_only=True, memory_limit=config.duckdb_memory_limit()) as con:
         city = city_table(read_published(con, (CITY_TABLE,))[CITY_TABLE].frame)
     _print_table(city, f"{city.caption} (mart.coverage_city_year)")
 
@@ -224,10 +224,10 @@ def report(
 
         # an earlier report goes beside the current one, never over it
         out_dir = out or (config.report_dir(warehouse) / f"as-of-{day}" if day else config.report_dir(warehouse))
-        thresholds = config.run_settings().freshness  # a bad CAKUPAN_* value is said before any work
-        with connect(warehouse, read_only=True) as con:
+        thresholds, memory_limit = config.freshness_thresholds(), config.duckdb_memory_limit()  # before any work
+        with connect(warehouse, read_only=True, memory_limit=memory_limit) as con:
             try:
-                write_report(con, out_dir, as_published_on=day, thresholds=thresholds)
+                write_report(con, out_dir, as_published_on=day, thresholds=thresholds, memory_limit=memory_limit)
             except NothingPublished as nothing:
                 raise Stop(f"{warehouse}: {nothing}", EXIT_USAGE) from None
         console.print(f"report written to {out_dir / 'index.html'}")
@@ -264,7 +264,8 @@ def explain(
             find_publication, latest_publication, previous_with_other_as_of,
         )
 
-        with connect(warehouse, read_only=True) as con:
+        memory_limit = config.duckdb_memory_limit()
+        with connect(warehouse, read_only=True, memory_limit=memory_limit) as con:
             try:
                 p1 = find_publication(con, to) if to else latest_publication(con)
                 if p1 is None:
@@ -273,7 +274,7 @@ def explain(
                 if p0 is None:
                     raise NothingPublished(f"no publication before {p1.run_id} has another as_of than {p1.as_of}: give --from")
                 step(f"explaining {year}: {p0.run_id} (as of {p0.as_of}) to {p1.run_id} (as of {p1.as_of})")
-                explained = explain_change(con, year, p0, p1, (by,) if by else LEVELS)
+                explained = explain_change(con, year, p0, p1, (by,) if by else LEVELS, memory_limit=memory_limit)
             except (NothingPublished, ExplainError) as problem:
                 raise Stop(f"{warehouse}: {problem}", EXIT_USAGE) from None
         if output == "csv":

@@ -3,7 +3,7 @@
 Every variable is read when asked for (a function call), never at import time, so a test
 or a worker process that sets one before the call is heard, and a deployment hears a changed
 value on its next run. A run's settings (`Settings`: where it prepares its slices, the writer's
-wait, the settle time, the freshness thresholds, the reference files) are read and checked once at its entry (the
+wait, the settle time, the freshness thresholds, the reference files, DuckDB's memory) are read and checked once at its entry (the
 command, before it starts a flow; the flow's start, for a deployment's runs too) and passed
 down; a bad value is refused there, before any work. The command's options and the flows'
 parameters share the date and range checks here, so both say the same thing about a bad date.
@@ -70,7 +70,8 @@ class FreshnessThresholds:
     stale_days: int = 3
 
 
-def _freshness_thresholds() -> FreshnessThresholds:
+def freshness_thresholds() -> FreshnessThresholds:
+    """A run's are in its Settings; `cakupan report`, no run, reads them at its entry."""
     defaults = FreshnessThresholds()
     late = _whole_days(LATE_DAYS_ENV, defaults.late_days)
     stale = _whole_days(STALE_DAYS_ENV, defaults.stale_days)
@@ -150,6 +151,7 @@ class Settings:
     settle_seconds: float
     freshness: FreshnessThresholds
     reference: ReferenceFiles
+    duckdb_memory_limit: str
 
 
 def run_settings(workers: WorkerSettings | None = None) -> Settings:
@@ -158,8 +160,9 @@ def run_settings(workers: WorkerSettings | None = None) -> Settings:
         workers=workers,
         writer_wait_seconds=_writer_wait_seconds(),
         settle_seconds=_settle_seconds(),
-        freshness=_freshness_thresholds(),
+        freshness=freshness_thresholds(),
         reference=_reference_files(),
+        duckdb_memory_limit=duckdb_memory_limit(),
     )
 
 
@@ -200,10 +203,14 @@ def _settle_seconds() -> float:
     return seconds
 
 
+# Province-scale loads and rebuilds otherwise take most of the machine (DuckDB's own default
+# is 80% of RAM).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+
+
 def duckdb_memory_limit() -> str:
-    # Province-scale loads and rebuilds otherwise take most of the machine (DuckDB's own
-    # default is 80% of RAM).
-    return os.environ.get(MEMORY_LIMIT_ENV, "2GB")
+    """A run's is in its Settings; the commands that run no flow (report, explain) read it at their entry."""
+    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,8 @@ def serve_problems(landing: Path, warehouse: Path) -> list[str]:
     try:
         key_from_env()
         if writable:
-            check_intact(warehouse)
-            verify_key_for(warehouse)
+            check_intact(warehouse, config.duckdb_memory_limit())
+            verify_key_for(warehouse, config.duckdb_memory_limit())
     except WarehouseBusy:
         pass  # a run is writing it now; every run checks it again before writing
     except Refused as problem:

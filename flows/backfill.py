@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 
-from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE
+from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, Settings
 from cakupan.errors import DiskFull, NothingToResume, Refused
 from cakupan.flows.parameters import as_bool, date_range, settings_of_run
 from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
@@ -25,10 +25,10 @@ from cakupan.warehouse.connection import connect
 from cakupan.warehouse.runs import COMPLETED, last_backfill
 
 
-def resume_point(warehouse: str, start: date, end: date, run_id: str) -> datetime:
+def resume_point(warehouse: str, start: date, end: date, run_id: str, settings: Settings) -> datetime:
     """Files loaded since this time were done by the interrupted backfill being continued
     (a chain of resumes continues from the first interrupted run); a UTC instant."""
-    with connect(warehouse) as con:
+    with connect(warehouse, memory_limit=settings.duckdb_memory_limit) as con:
         previous = last_backfill(con, start, end)
     if previous is None or (previous.state == COMPLETED and previous.run_id != run_id):
         raise NothingToResume(f"no failed backfill from {start} to {end} to resume")
@@ -54,12 +54,12 @@ def backfill(
         runner = slice_runner(settings.workers)
         with writing(warehouse, settings):
             retrying = flow_run.run_count > 1
-            loaded_since = resume_point(warehouse, start, end, flow_run.id) if (resume or retrying) else None
+            loaded_since = resume_point(warehouse, start, end, flow_run.id, settings) if (resume or retrying) else None
             parameters = parameters_json(start=start, end=end, landing=landing, loaded_since=loaded_since)
-            with recorded_run(warehouse, flow_run.id, "backfill", parameters) as book:
+            with recorded_run(warehouse, flow_run.id, "backfill", parameters, settings) as book:
                 log.info("1/4 Discovering files dated %s to %s in %s", start, end, landing)
                 found = discover_files(
-                    landing, warehouse, book.run_id, settings.settle_seconds, start=start, end=end, loaded_since=loaded_since
+                    landing, warehouse, book.run_id, settings, start=start, end=end, loaded_since=loaded_since
                 )
                 log_discovery(log, found, settings)
                 book.record(found.rejected)
@@ -67,11 +67,11 @@ def backfill(
                     log.info("Resuming: files loaded since %s are kept", loaded_since)
 
                 log.info("2/4 Validating and loading %d file(s)", len(found.selected))
-                for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner):
+                for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner, settings):
                     book.record(outcomes)
 
                 log.info("3/4 Rebuilding the published tables")
-                book.as_of = publish_tables(warehouse, book.publication, settings.reference)
+                book.as_of = publish_tables(warehouse, book.publication, settings)
 
                 log.info("4/4 Writing the coverage report")
                 report_run(warehouse, book.summary_markdown(), settings)

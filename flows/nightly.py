@@ -34,20 +34,20 @@ def nightly(
         runner = slice_runner(settings.workers)
         with writing(warehouse, settings):
             with recorded_run(
-                warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing)
+                warehouse, flow_run.id, "nightly", parameters_json(as_of=as_of, landing=landing), settings
             ) as book:
                 log.info("1/4 Discovering files dated up to %s in %s", as_of, landing)
-                found = discover_files(landing, warehouse, book.run_id, settings.settle_seconds, until=as_of)
+                found = discover_files(landing, warehouse, book.run_id, settings, until=as_of)
                 log_discovery(log, found, settings)
                 book.record(found.rejected)
 
                 log.info("2/4 Validating and loading %d file(s)", len(found.selected))
-                for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner):
+                for outcomes in load_files(landing, warehouse, found.selected, book.run_id, log.info, runner, settings):
                     book.record(outcomes)
 
                 log.info("3/4 Rebuilding the published tables")
-                book.as_of = publish_tables(warehouse, book.publication, settings.reference)
-                book.freshness = check_deliveries(warehouse, book.run_id, as_of, settings.freshness)  # before the report, for its banner
+                book.as_of = publish_tables(warehouse, book.publication, settings)
+                book.freshness = check_deliveries(warehouse, book.run_id, as_of, settings)  # before the report, for its banner
 
                 log.info("4/4 Writing the coverage report")
                 report_run(warehouse, book.summary_markdown(), settings)

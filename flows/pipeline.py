@@ -34,9 +34,9 @@ def writing(warehouse: str, settings: Settings) -> Iterator[None]:
     """
     owner_only_files()
     with sole_writer(warehouse, settings.writer_wait_seconds):
-        check_intact(warehouse)
-        verify_key_for(warehouse)
-        with connect(warehouse) as con:
+        check_intact(warehouse, settings.duckdb_memory_limit)
+        verify_key_for(warehouse, settings.duckdb_memory_limit)
+        with connect(warehouse, memory_limit=settings.duckdb_memory_limit) as con:
             close_abandoned_runs(con)
         swept = sweep_ended_runs(warehouse)
         if swept:
@@ -49,9 +49,11 @@ def writing(warehouse: str, settings: Settings) -> Iterator[None]:
 
 
 @contextmanager
-def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> Iterator[RunBook]:
+def recorded_run(
+    warehouse: str, run_id: str, flow: str, parameters: dict, settings: Settings,
+) -> Iterator[RunBook]:
     """audit.runs: RUNNING at the start; COMPLETED or FAILED at the end, also on an exception."""
-    with connect(warehouse) as con:
+    with connect(warehouse, memory_limit=settings.duckdb_memory_limit) as con:
         start_run(con, run_id, flow, parameters)
     book = RunBook(run_id, flow)
     state = FAILED
@@ -59,7 +61,7 @@ def recorded_run(warehouse: str, run_id: str, flow: str, parameters: dict) -> It
         yield book
         state = book.state
     finally:
-        with connect(warehouse) as con:
+        with connect(warehouse, memory_limit=settings.duckdb_memory_limit) as con:
             finish_run(con, run_id, state, len(book.loaded), len(book.rejected), book.as_of)
 
 

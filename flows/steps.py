@@ -43,7 +43,7 @@ def log_discovery(log, found: Discovery, settings: Settings) -> None:
 
 def load_files(
     landing: str, warehouse: str, files: list[LandedFile], run_id: str, log: Callable[..., None],
-    runner: TaskRunner,
+    runner: TaskRunner, settings: Settings,
 ) -> Iterator[list[FileOutcome]]:
     """Prepare every slice on the runner's workers at once; load chunk by chunk as its
     slices arrive (each chunk one transaction), yielding each loaded chunk's outcomes. A chunk
@@ -78,7 +78,7 @@ def load_files(
                 if chunk_failed:
                     left_out += len(chunk.files)
                 else:
-                    yield load(warehouse, results, run_id)
+                    yield load(warehouse, results, run_id, settings.duckdb_memory_limit)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if pages.is_dir():
@@ -96,6 +96,6 @@ def load_files(
 
 def report_run(warehouse: str, run_summary_markdown: str, settings: Settings) -> None:
     """The city's bridge when a figure moved, the coverage report, the run's artifacts."""
-    explained = publish_explanation(warehouse)
-    write_coverage_report(warehouse, settings.freshness, explained)
-    publish_artifacts(warehouse, run_summary_markdown)
+    explained = publish_explanation(warehouse, settings.duckdb_memory_limit)
+    write_coverage_report(warehouse, settings, explained)
+    publish_artifacts(warehouse, run_summary_markdown, settings.duckdb_memory_limit)

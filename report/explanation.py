@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from cakupan.report.formatting import format_date, format_number
 from cakupan.report.published_figures import PublishedHistory
 from cakupan.report.tables import Cell, Table
@@ -129,6 +130,7 @@ STEP_LABELS = {
 
 def city_bridge(
     con: duckdb.DuckDBPyConnection, history: PublishedHistory, year: int, explained: Sequence[Explanation] = (),
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> Explanation | None:
     """The city's bridge of ``year`` from the previous publication with another as_of to the
     shown one; None when there is none or the year's covered persons did not move (nothing
@@ -144,10 +146,12 @@ def city_bridge(
     for bridge in explained:
         if (bridge.p0.run_id, bridge.p1.run_id, bridge.year) == (history.previous.run_id, history.shown.run_id, year):
             return bridge
-    return explain(con, year, history.previous, history.shown, levels=("city",))
+    return explain(con, year, history.previous, history.shown, levels=("city",), memory_limit=memory_limit)
 
 
-def bridges_since_previous(con: duckdb.DuckDBPyConnection) -> list[Explanation]:
+def bridges_since_previous(
+    con: duckdb.DuckDBPyConnection, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+) -> list[Explanation]:
     """The city bridge, from the publication before the latest to the latest, of every year
     whose published city counts moved; none when the latest publication changed nothing."""
     found = publications(con)
@@ -171,7 +175,7 @@ def bridges_since_previous(con: duckdb.DuckDBPyConnection) -> list[Explanation]:
         """,
         {"latest": latest.run_id, "previous": previous.run_id},
     ).fetchall()
-    return explain_years(con, [year for (year,) in moved], previous, latest, levels=("city",))
+    return explain_years(con, [year for (year,) in moved], previous, latest, levels=("city",), memory_limit=memory_limit)
 
 
 def bridges_markdown(bridges: list[Explanation]) -> str:

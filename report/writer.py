@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.config import FreshnessThresholds
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT, FreshnessThresholds
 from cakupan.report.data import no_target_path, read_published, read_sector_names_en, read_target_path
 from cakupan.report.files import INDEX_FILE, remove_stale, write_bytes, write_exports
 from cakupan.report.explanation import city_bridge
@@ -36,6 +36,7 @@ class ReportFiles:
 def write_report(
     con: duckdb.DuckDBPyConnection, out_dir: Path, as_published_on: date | None = None,
     explained: Sequence[Explanation] = (), thresholds: FreshnessThresholds = FreshnessThresholds(),
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> ReportFiles:
     """Write ``index.html``, the PNG charts and the Parquet/CSV exports into ``out_dir``.
 
@@ -64,7 +65,7 @@ def write_report(
         target_path, names_en, freshness = no_target_path(), {}, None
     history = read_history(con, shown) if shown is not None else None
     latest = latest_city_row(published)
-    bridge = city_bridge(con, history, int(latest["year"]), explained) if history and latest is not None else None
+    bridge = city_bridge(con, history, int(latest["year"]), explained, memory_limit) if history and latest is not None else None
     page = build_page(published, target_path, names_en, banners=freshness_banners(freshness), history=history,
                       bridge=bridge)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.config import duckdb_memory_limit
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from cakupan.errors import ExplainError
 from cakupan.transforms import Model, load_models, models_behind, run_models
 from cakupan.warehouse.publications import PublishedRecord
@@ -101,19 +101,20 @@ class Explanation:
 
 def explain(
     con: duckdb.DuckDBPyConnection, year: int, p0: PublishedRecord, p1: PublishedRecord,
-    levels: tuple[str, ...] = LEVELS,
+    levels: tuple[str, ...] = LEVELS, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> Explanation:
     """The bridge of ``year`` from publication ``p0`` to ``p1`` (``p0`` not later).
 
     ``con`` is a warehouse connection, read-only or the writer's; nothing in the warehouse
-    is written (the states are computed in a scratch in-memory database).
+    is written (the states are computed in a scratch in-memory database, with `memory_limit`
+    beside a read-only connection: the reader's).
     """
-    return explain_years(con, [year], p0, p1, levels)[0]
+    return explain_years(con, [year], p0, p1, levels, memory_limit)[0]
 
 
 def explain_years(
     con: duckdb.DuckDBPyConnection, years: list[int], p0: PublishedRecord, p1: PublishedRecord,
-    levels: tuple[str, ...] = LEVELS,
+    levels: tuple[str, ...] = LEVELS, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
 ) -> list[Explanation]:
     """The bridges of several years between the same two publications: each state's current
     versions of accounts and employers are computed once for all the years."""
@@ -149,7 +150,7 @@ def explain_years(
         (kept0 + late + newer, p0.as_of),
         (list(versions1.values()), p1.as_of),
     )
-    with _Sandbox(con) as sandbox:
+    with _Sandbox(con, memory_limit) as sandbox:
         # state by state, every year: a state's current versions are built once
         computed = [{year: sandbox.counts(versions, as_of, year) for year in years} for versions, as_of in states]
         files = tuple(_files_behind(sandbox, versions0, versions1, late, newer))
@@ -192,14 +193,14 @@ class _Sandbox:
     no other instance attach the file then) it is attached to that connection's database.
     """
 
-    def __init__(self, warehouse: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, warehouse: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
         [(catalog, path, read_only)] = warehouse.execute(
             "select database_name, path, readonly from duckdb_databases() where database_name = current_database()"
         ).fetchall()
         if read_only:
             self.con, self.catalog, self._beside = duckdb.connect(), "warehouse", None
             self.con.execute("set enable_progress_bar = false")
-            self.con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+            self.con.execute(f"set memory_limit = '{memory_limit}'")  # the reader's, for its own DuckDB
             self.con.execute(f"attach {_literal(str(Path(path)))} as {self.catalog} (read_only)")
         else:
             self.con, self.catalog = warehouse.cursor(), catalog

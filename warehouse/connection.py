@@ -9,7 +9,7 @@ from typing import Iterator
 
 import duckdb
 
-from cakupan.config import duckdb_memory_limit
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from cakupan.errors import Refused
 from cakupan.warehouse.clock import upgrade_to_utc_instants
 
@@ -20,8 +20,11 @@ class WarehouseBusy(Refused):
     """Another process holds the warehouse file."""
 
 
-def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and for writers create) the warehouse file with the pipeline's tables."""
+def open_warehouse(
+    path: str | Path, read_only: bool = False, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers create) the warehouse file with the pipeline's tables; DuckDB's
+    share of memory is the run's (config.Settings.duckdb_memory_limit)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +37,7 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
     con.execute("set enable_progress_bar = false")
     # TIMESTAMPTZ values come back (and print) in the session's zone: UTC, whatever the machine's
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+    con.execute(f"set memory_limit = '{memory_limit}'")
     if not read_only:
         con.execute(SCHEMA_SQL)
         upgrade_to_utc_instants(con)
@@ -42,9 +45,11 @@ def open_warehouse(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPy
 
 
 @contextmanager
-def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: str | Path, read_only: bool = False, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection closed on exit (DuckDB drops unfetched rows on close: fetch inside)."""
-    con = open_warehouse(path, read_only=read_only)
+    con = open_warehouse(path, read_only=read_only, memory_limit=memory_limit)
     try:
         yield con
     finally:

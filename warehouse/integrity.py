@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from cakupan.errors import Refused
 from cakupan.warehouse.connection import connect
 
@@ -24,13 +25,13 @@ class WarehouseDamaged(Refused):
     """The warehouse file is damaged: nothing may be written into it."""
 
 
-def check_intact(path: str | Path) -> None:
+def check_intact(path: str | Path, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT) -> None:
     """Refuse a damaged warehouse file (a missing one is a new warehouse)."""
     path = Path(path)
     if not path.exists():
         return
     try:
-        with connect(path, read_only=True) as con:
+        with connect(path, read_only=True, memory_limit=memory_limit) as con:
             # used, not total: total counts free blocks DuckDB may have cut off the file's end
             block_size, used_blocks = con.execute(
                 "select block_size, used_blocks from pragma_database_size()"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from cakupan.config import PII_KEY_ENV, pii_key_secret
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT, PII_KEY_ENV, pii_key_secret
 from cakupan.errors import Refused
 from cakupan.warehouse.clock import utc_now
 from cakupan.warehouse.connection import connect
@@ -113,12 +113,12 @@ def recorded_fingerprints(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [fingerprint for (fingerprint,) in con.execute("select fingerprint from audit.pii_key").fetchall()]
 
 
-def verify_key_for(warehouse: str | Path) -> PiiKey:
+def verify_key_for(warehouse: str | Path, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT) -> PiiKey:
     """The key from the environment, checked against the warehouse without writing to it."""
     key = key_from_env()
     recorded: list[str] = []
     if Path(warehouse).exists():
-        with connect(warehouse, read_only=True) as con:
+        with connect(warehouse, read_only=True, memory_limit=memory_limit) as con:
             recorded = recorded_fingerprints(con)
     verify_key(key, recorded)
     return key

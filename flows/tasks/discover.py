@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from cakupan.config import Settings
 from cakupan.flows.retries import RETRY_ON_IO
 from cakupan.ingest.audit import record_outcomes
 from cakupan.ingest.discover import Discovery, discover
@@ -20,17 +21,17 @@ def discover_files(
     landing: str,
     warehouse: str,
     run_id: str,
-    settle_seconds: float,
+    settings: Settings,
     until: date | None = None,
     start: date | None = None,
     end: date | None = None,
     loaded_since: datetime | None = None,
 ) -> Discovery:
     """Discover, and record name-level rejections (superseding loaded versions)."""
-    with connect(warehouse) as con:
+    with connect(warehouse, memory_limit=settings.duckdb_memory_limit) as con:
         found = discover(
             Path(landing), con, until=until, start=start, end=end, loaded_since=loaded_since,
-            settle_seconds=settle_seconds,
+            settle_seconds=settings.settle_seconds,
         )
         with transaction(con):
             record_outcomes(con, found.rejected, run_id)

@@ -50,10 +50,10 @@ def prepare(landing: str, work: Slice, scratch: str, pages: str) -> SliceResult:
 
 
 @task(name="load-chunk", cache_policy=NO_CACHE, **RETRY_ON_IO)  # writes the warehouse: never cached
-def load(warehouse: str, results: list[SliceResult], run_id: str) -> list[FileOutcome]:
+def load(warehouse: str, results: list[SliceResult], run_id: str, memory_limit: str) -> list[FileOutcome]:
     """Load the prepared slices of one chunk into the warehouse in one transaction."""
     logger = get_run_logger()
-    with said_in_one_line(Path(warehouse).parent), connect(warehouse) as con:
+    with said_in_one_line(Path(warehouse).parent), connect(warehouse, memory_limit=memory_limit) as con:
         outcomes = load_chunk(con, results, run_id)
     for outcome in outcomes:
         if outcome.schema_drift:

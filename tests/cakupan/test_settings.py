@@ -15,7 +15,8 @@ from cakupan.flows.parameters import BadParameter, settings_of_run
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 VARIABLES = ("CAKUPAN_WRITER_WAIT_SECONDS", "CAKUPAN_SETTLE_SECONDS", "CAKUPAN_LATE_DAYS", "CAKUPAN_STALE_DAYS",
-             "CAKUPAN_WORKERS", "CAKUPAN_DASK_ADDRESS", "CAKUPAN_TARGETS", "CAKUPAN_REFERENCE_DIR")
+             "CAKUPAN_WORKERS", "CAKUPAN_DASK_ADDRESS", "CAKUPAN_TARGETS", "CAKUPAN_REFERENCE_DIR",
+             "CAKUPAN_DUCKDB_MEMORY_LIMIT")
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def environment(monkeypatch):
 def test_the_defaults_without_a_variable_set(environment):
     assert run_settings() == Settings(
         workers=None, writer_wait_seconds=600.0, settle_seconds=120.0, freshness=FreshnessThresholds(1, 3),
-        reference=ReferenceFiles("relative", None),
+        reference=ReferenceFiles("relative", None), duckdb_memory_limit="2GB",
     )
 
 
@@ -40,9 +41,11 @@ def test_each_value_comes_from_its_variable(environment, tmp_path):
     environment.setenv("CAKUPAN_WORKERS", "3")
     environment.setenv("CAKUPAN_TARGETS", "points")
     environment.setenv("CAKUPAN_REFERENCE_DIR", str(tmp_path))
+    environment.setenv("CAKUPAN_DUCKDB_MEMORY_LIMIT", "3GB")
     assert settings_of_run(None, None) == Settings(
         workers=WorkerSettings(3, None), writer_wait_seconds=30.0, settle_seconds=0.5,
         freshness=FreshnessThresholds(2, 5), reference=ReferenceFiles("points", tmp_path),
+        duckdb_memory_limit="3GB",
     )
 
 
@@ -127,3 +130,10 @@ def test_a_bad_file_size_limit_is_named(monkeypatch, value):
     with pytest.raises(ValueError) as raised:
         worker_limits()
     assert str(raised.value) == f"CAKUPAN_MAX_FILE_BYTES={value!r}: expected a positive number of bytes"
+
+
+def test_the_warehouse_opens_with_the_memory_limit_passed_down(tmp_path):
+    from cakupan.warehouse.connection import connect
+
+    with connect(tmp_path / "w.duckdb", memory_limit="3GB") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("2.7 GiB",)  # 3 GB as DuckDB shows it

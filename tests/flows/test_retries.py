@@ -1,6 +1,6 @@
 from prefect import flow
 
-from cakupan.config import FreshnessThresholds
+from cakupan.config import run_settings
 from cakupan.flows.tasks import report as report_tasks
 from cakupan.warehouse.connection import connect
 
@@ -21,7 +21,7 @@ def _run_with(monkeypatch, warehouse, failure):
 
     @flow
     def one_step():
-        return task(str(warehouse), FreshnessThresholds(), return_state=True)
+        return task(str(warehouse), run_settings(), return_state=True)
 
     return one_step(return_state=True), calls
 

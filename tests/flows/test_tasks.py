@@ -1,16 +1,21 @@
 """The thin Prefect tasks over the ingest library: the key from the worker's environment,
 name-level rejections recorded by discovery."""
 
+from dataclasses import replace
 
 import pytest
 from prefect.logging import disable_run_logger
 
+from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT, run_settings
 from cakupan.flows.tasks.discover import discover_files
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.ingest.audit import LOADED, REJECTED, SUPERSEDED
 from cakupan.ingest.discover import Slice, discover
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKeyMissing
+
+
+SETTINGS = replace(run_settings(), settle_seconds=0)
 
 
 def prepared(landing, warehouse, work):
@@ -23,7 +28,7 @@ def test_a_worker_reads_the_key_from_its_environment(warehouse, tmp_landing, wri
     result = prepared(tmp_landing, warehouse, Slice("enrolments", ("enrolments_20250102.csv",)))
     assert result.key_fingerprint == pii_key.fingerprint
     with disable_run_logger():
-        outcomes = load.fn(str(warehouse), [result], "run-1")
+        outcomes = load.fn(str(warehouse), [result], "run-1", DEFAULT_DUCKDB_MEMORY_LIMIT)
     assert [(o.status, o.rows_loaded) for o in outcomes] == [(LOADED, 1)]
     with connect(warehouse) as con:
         assert con.execute("select kpj_hmac from raw.enrolments").fetchall() == [(pii_key.digest(enrolment(1)["kpj"]),)]
@@ -44,17 +49,17 @@ def test_employers_need_no_key(warehouse, tmp_landing, write_extract, employer, 
     write_extract("employers_20250102.csv", [employer(1)])
     result = prepared(tmp_landing, warehouse, Slice("employers", ("employers_20250102.csv",)))
     with disable_run_logger():
-        assert [o.status for o in load.fn(str(warehouse), [result], "run-1")] == [LOADED]
+        assert [o.status for o in load.fn(str(warehouse), [result], "run-1", DEFAULT_DUCKDB_MEMORY_LIMIT)] == [LOADED]
 
 
 def test_impossible_date_rejected_and_recorded_once(warehouse, tmp_landing, write_extract):
     write_extract("employers_20250231.csv", [])
-    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-1", 0)
+    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-1", SETTINGS)
     assert [(o.name, o.status, o.extract_date) for o in result.rejected] == [
         ("employers_20250231.csv", REJECTED, None)
     ]
     assert "impossible extract date" in result.rejected[0].reason
-    again = discover_files.fn(str(tmp_landing), str(warehouse), "run-2", 0)
+    again = discover_files.fn(str(tmp_landing), str(warehouse), "run-2", SETTINGS)
     assert again.rejected == [] and again.skipped_rejected == ["employers_20250231.csv"]
     with connect(warehouse) as con:
         assert con.execute("select file_name, kind, status, run_id from audit.extract_files").fetchall() == [
@@ -68,10 +73,10 @@ def test_csv_and_gz_of_one_date_both_rejected_as_ambiguous(
     write_extract("employers_20250102.csv", [employer(1)])
     result = prepared(tmp_landing, warehouse, Slice("employers", ("employers_20250102.csv",)))
     with disable_run_logger():
-        load.fn(str(warehouse), [result], "run-1")
+        load.fn(str(warehouse), [result], "run-1", DEFAULT_DUCKDB_MEMORY_LIMIT)
     write_extract("employers_20250102.csv.gz", [employer(1)])
     write_extract("enrolments_20250102.csv", [])
-    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-2", 0)
+    result = discover_files.fn(str(tmp_landing), str(warehouse), "run-2", SETTINGS)
     assert [f.name for f in result.selected] == ["enrolments_20250102.csv"]
     assert sorted(o.name for o in result.rejected) == ["employers_20250102.csv", "employers_20250102.csv.gz"]
     assert all(o.reason.startswith("ambiguous:") and "employers 2025-01-02" in o.reason for o in result.rejected)
@@ -85,7 +90,7 @@ def test_csv_and_gz_of_one_date_both_rejected_as_ambiguous(
             ("employers_20250102.csv.gz", REJECTED),
         ]
     # Still ambiguous the next night: not recorded again.
-    assert discover_files.fn(str(tmp_landing), str(warehouse), "run-3", 0).rejected == []
+    assert discover_files.fn(str(tmp_landing), str(warehouse), "run-3", SETTINGS).rejected == []
     # Resolved by removing one: the other is due again.
     (tmp_landing / "employers_20250102.csv.gz").unlink()
     with connect(warehouse) as con:
