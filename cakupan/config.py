@@ -2,11 +2,13 @@
 
 Every variable is read when asked for (a function call), never at import time, so a test
 or a worker process that sets one before the call is heard, and a deployment hears a changed
-value on its next run. A run's settings (`Settings`: where it prepares its slices, the writer's
-wait, the settle time, the freshness thresholds, the reference files, DuckDB's memory) are read and checked once at its entry (the
-command, before it starts a flow; the flow's start, for a deployment's runs too) and passed
-down; a bad value is refused there, before any work. The command's options and the flows'
-parameters share the date and range checks here, so both say the same thing about a bad date.
+value on its next run. A run's settings (`Settings`: where it prepares its slices, the
+writer's wait, the settle time, the freshness thresholds, the reference files, DuckDB's
+memory) are read and checked once at its entry (the command, before it starts a flow; the
+flow's start, for a deployment's runs too) and passed down; a bad value is refused there,
+before any work. A worker reads its own limits (`WorkerLimits`) once per slice. The command's
+options and the flows' parameters share the date and range checks here, so both say the same
+thing about a bad date.
 
 | variable | default | meaning |
 |---|---|---|
@@ -146,7 +148,7 @@ class Settings:
     deployment hears a changed value on its next run. The limits a worker applies to itself
     are not here: see `WorkerLimits`."""
 
-    workers: WorkerSettings | None  # None for a command that prepares no slices (report)
+    workers: WorkerSettings | None  # None where no slices are prepared
     writer_wait_seconds: float
     settle_seconds: float
     freshness: FreshnessThresholds

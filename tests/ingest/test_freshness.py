@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from cakupan.config import FreshnessThresholds, run_settings
+from cakupan.config import FreshnessThresholds, freshness_thresholds
 from cakupan.warehouse.connection import open_warehouse
-from cakupan.warehouse.freshness import assess, check_freshness, freshness_of_latest_run
+from cakupan.ingest.audit import assess, check_freshness, freshness_of_latest_run
 
 RUN_DATE = date(2026, 2, 10)
 DEFAULTS = FreshnessThresholds()
@@ -46,10 +46,10 @@ def test_fresh_deliveries_have_no_problem_and_no_stale_message():
 
 
 def test_thresholds_come_from_the_environment(monkeypatch):
-    assert run_settings().freshness == FreshnessThresholds(late_days=1, stale_days=3)
+    assert freshness_thresholds() == FreshnessThresholds(late_days=1, stale_days=3)
     monkeypatch.setenv("CAKUPAN_LATE_DAYS", "2")
     monkeypatch.setenv("CAKUPAN_STALE_DAYS", "5")
-    thresholds = run_settings().freshness
+    thresholds = freshness_thresholds()
     levels = [assess({"employers": days_ago(d), "enrolments": RUN_DATE}, RUN_DATE, thresholds).level
               for d in (2, 3, 5, 6)]
     assert levels == ["fresh", "late", "late", "stale"]
@@ -61,7 +61,7 @@ def test_a_bad_threshold_is_named(monkeypatch, late, stale, named):
     monkeypatch.setenv("CAKUPAN_LATE_DAYS", late)
     monkeypatch.setenv("CAKUPAN_STALE_DAYS", stale)
     with pytest.raises(ValueError, match=named):
-        run_settings().freshness
+        freshness_thresholds()
 
 
 @pytest.fixture
@@ -106,22 +106,3 @@ def test_the_report_banner_follows_the_latest_run_and_a_backfill_has_none(audite
     con.execute("insert into audit.runs (run_id, flow, parameters, started_at, state) values "
                 "('b1', 'backfill', '{}', timestamp '2026-02-10 09:00', 'COMPLETED')")
     assert freshness_of_latest_run(con, DEFAULTS) is None
-
-
-def test_the_latest_run_shows_the_level_it_recorded_whatever_the_thresholds_are_now(audited):
-    """audit.runs keeps the run's verdict: thresholds tightened since raise no alarm it did not."""
-    con, record = audited
-    record("employers", days_ago(2))
-    record("enrolments", days_ago(1))
-    tighter = FreshnessThresholds(late_days=0, stale_days=1)
-    con.execute("insert into audit.runs (run_id, flow, parameters, started_at, state, freshness) values "
-                "('n1', 'nightly', ?, timestamp '2026-02-10 02:00', 'COMPLETED', 'late')",
-                [f'{{"as_of": "{RUN_DATE}"}}'])
-    assert check_freshness(con, RUN_DATE, tighter).level == "stale"
-    shown = freshness_of_latest_run(con, tighter)
-    assert (shown.level, shown.problems()) == ("late", [
-        "employers extract late: newest 2026-02-08, 2 days before 2026-02-10",
-        "enrolments extract late: newest 2026-02-09, 1 day before 2026-02-10",
-    ])
-    con.execute("update audit.runs set freshness = 'fresh'")
-    assert freshness_of_latest_run(con, tighter).problems() == []
