@@ -6,7 +6,7 @@ import pytest
 
 from cakupan.config import FreshnessThresholds, freshness_thresholds
 from cakupan.warehouse.connection import open_warehouse
-from cakupan.ingest.audit import assess, check_freshness, freshness_of_latest_run
+from cakupan.warehouse.freshness import assess, check_freshness, freshness_of_latest_run
 
 RUN_DATE = date(2026, 2, 10)
 DEFAULTS = FreshnessThresholds()
@@ -106,3 +106,22 @@ def test_the_report_banner_follows_the_latest_run_and_a_backfill_has_none(audite
     con.execute("insert into audit.runs (run_id, flow, parameters, started_at, state) values "
                 "('b1', 'backfill', '{}', timestamp '2026-02-10 09:00', 'COMPLETED')")
     assert freshness_of_latest_run(con, DEFAULTS) is None
+
+
+def test_the_latest_run_shows_the_level_it_recorded_whatever_the_thresholds_are_now(audited):
+    """audit.runs keeps the run's verdict: thresholds tightened since raise no alarm it did not."""
+    con, record = audited
+    record("employers", days_ago(2))
+    record("enrolments", days_ago(1))
+    tighter = FreshnessThresholds(late_days=0, stale_days=1)
+    con.execute("insert into audit.runs (run_id, flow, parameters, started_at, state, freshness) values "
+                "('n1', 'nightly', ?, timestamp '2026-02-10 02:00', 'COMPLETED', 'late')",
+                [f'{{"as_of": "{RUN_DATE}"}}'])
+    assert check_freshness(con, RUN_DATE, tighter).level == "stale"
+    shown = freshness_of_latest_run(con, tighter)
+    assert (shown.level, shown.problems()) == ("late", [
+        "employers extract late: newest 2026-02-08, 2 days before 2026-02-10",
+        "enrolments extract late: newest 2026-02-09, 1 day before 2026-02-10",
+    ])
+    con.execute("update audit.runs set freshness = 'fresh'")
+    assert freshness_of_latest_run(con, tighter).problems() == []
