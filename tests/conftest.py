@@ -1,6 +1,7 @@
-"""Shared fixtures: a temporary landing of extract CSV files, valid rows, a test key, a
+"""Shared fixtures: a temporary landing of extract CSV files, valid rows, the test key, a
 warehouse path; a real Prefect server on 127.0.0.1 (a free port) started for the tests that
-need one and stopped after; a small generated landing for the flows and the command."""
+need one and stopped after; the real command; a small generated landing for the flows and the
+command. Tests are marked by what they start (see `pytest_collection_modifyitems`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import date
@@ -29,8 +29,7 @@ from cakupan.ingest.load import load_chunk
 from cakupan.ingest.pseudonymise import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
-
-TEST_SECRET = "cakupan ingest test key, 32 bytes or more"
+from tests.support import PREFECT, TEST_KEY, TEST_SECRET, Command, kpj, nik
 
 # Runs prepare slices in their own process unless a test asks for workers (tests/flows/test_workers.py
 # runs the default, the CPU cores): a worker process starts GX and Prefect anew, seconds per run.
@@ -40,13 +39,24 @@ os.environ.setdefault("CAKUPAN_WORKERS", "1")
 os.environ.setdefault("CAKUPAN_SETTLE_SECONDS", "0")
 
 
-def nik_of(n: int) -> str:
-    """A well-formed Kota Malang NIK (3573...), distinct per n."""
-    return f"3573014501{n:06d}"
+# A test that uses one of these fixtures gets its marker, and every test of these markers is
+# `slow`: `pytest -m "not slow"` is the fast tier of in-process tests (README).
+MARKER_OF_FIXTURE = {
+    "cakupan_command": "cli", "embedded_command": "cli", "served": "cli",
+    "prefect_server": "server",
+    "dask_cluster": "dask",
+    "browser": "browser",
+}
+SLOW_MARKERS = ("cli", "server", "dask", "browser")
 
 
-def kpj_of(n: int) -> str:
-    return f"0{n:010d}"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+        if any(item.get_closest_marker(marker) for marker in SLOW_MARKERS):
+            item.add_marker("slow")
 
 
 @pytest.fixture
@@ -70,7 +80,7 @@ def enrolment():
 
     def make(n: int = 1, **fields: str) -> dict[str, str]:
         return {
-            "kpj": kpj_of(n), "nik": nik_of(n), "npp": "00000001", "segment": "PU",
+            "kpj": kpj(n), "nik": nik(n), "npp": "00000001", "segment": "PU",
             "kbli": "", "district": "KLOJEN", "programs": "JKK|JKM|JHT|JP",
             "wage": "3500000", "contribution_source": "EMPLOYER",
             "start_date": "2021-03-01", "end_date": "", "status": "AKTIF",
@@ -130,7 +140,7 @@ def warehouse(tmp_path) -> Path:
 def pii_key(monkeypatch) -> PiiKey:
     """The key, also set in the environment as a run (and its workers) get it."""
     monkeypatch.setenv(KEY_VARIABLE, TEST_SECRET)
-    return PiiKey(TEST_SECRET.encode("utf-8"))
+    return TEST_KEY
 
 
 @pytest.fixture
@@ -159,7 +169,6 @@ def ingest(tmp_path):
 
 # --- Prefect server and a generated landing, for the flows and the command ---
 
-PREFECT = str(Path(sys.executable).with_name("prefect"))
 QUIET = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
@@ -236,6 +245,18 @@ def prefect_api(prefect_server):
         ensure_writer_limit()
         yield prefect_server
         APILogHandler().flush()  # send the last run logs while the server is still up
+
+
+@pytest.fixture(scope="session")
+def cakupan_command(prefect_api) -> Command:
+    """Run the real command against the test's Prefect server (`embedded=True`: its own)."""
+    return Command(prefect_api)
+
+
+@pytest.fixture(scope="session")
+def embedded_command() -> Command:
+    """Run the real command with no Prefect server of the tests (it starts its own if it needs one)."""
+    return Command()
 
 
 @pytest.fixture(scope="session")

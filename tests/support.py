@@ -1,0 +1,54 @@
+"""What the tests share beyond fixtures: the one test key, the real `cakupan` command with the
+tests' environment, and the identifiers of the extract rows the tests build."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
+
+CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+# The one key of the tests (32 bytes or more, as an operator makes one): in-process runs hash
+# with TEST_KEY, the command and its workers get TEST_SECRET in their environment.
+TEST_SECRET = "cakupan test key, 32 bytes or more"
+TEST_KEY = PiiKey(TEST_SECRET.encode("utf-8"))
+
+
+class Command:
+    """The real `cakupan` executable in a subprocess, with the test key in its environment and,
+    given a Prefect API URL, recording to that server (`embedded=True`: its own temporary one).
+
+    `env` entries set to None are removed from the command's environment."""
+
+    def __init__(self, api_url: str | None = None):
+        self.api_url = api_url
+
+    def env(self, env: dict | None = None, embedded: bool = False) -> dict[str, str]:
+        merged = {**os.environ, KEY_VARIABLE: TEST_SECRET,
+                  "PREFECT_API_URL": None if embedded else self.api_url, **(env or {})}
+        return {name: value for name, value in merged.items() if value is not None}
+
+    def __call__(self, *args, env: dict | None = None, embedded: bool = False, timeout: float = 300,
+                 **popen) -> subprocess.CompletedProcess:
+        """Run the command to its end; its output as text."""
+        return subprocess.run([CAKUPAN, *map(str, args)], env=self.env(env, embedded), capture_output=True,
+                              text=True, timeout=timeout, **popen)
+
+    def start(self, *args, env: dict | None = None, embedded: bool = False, **popen) -> subprocess.Popen:
+        """Start the command and return at once (Popen options as given)."""
+        return subprocess.Popen([CAKUPAN, *map(str, args)], env=self.env(env, embedded), **popen)
+
+
+def nik(n: int) -> str:
+    """A well-formed Kota Malang NIK (3573...), distinct per n."""
+    return f"3573014501{n:06d}"
+
+
+def kpj(n: int) -> str:
+    """A KPJ (11 digits), distinct per n."""
+    return f"{n:011d}"
