@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,7 @@ from cakupan.ingest.load import load_chunk
 from cakupan.ingest.pseudonymise import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
-from tests.support import PREFECT, TEST_KEY, TEST_SECRET, Command, kpj, nik
+from tests.support import PREFECT, TEST_KEY, TEST_SECRET, Command, employer_row, enrolment_row, kpj, nik
 
 # Runs prepare slices in their own process unless a test asks for workers (tests/flows/test_workers.py
 # runs the default, the CPU cores): a worker process starts GX and Prefect anew, seconds per run.
@@ -61,31 +62,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def employer():
-    """An employer row (as text, as in an extract) with valid defaults."""
+    """employer(n, **fields): the row of employer n (npp n, 8 digits) of `employer_row`."""
 
-    def make(n: int = 1, **fields: str) -> dict[str, str]:
-        return {
-            "npp": f"{n:08d}", "name": f"PT Contoh {n}", "kbli": "01111",
-            "district": "KLOJEN", "size_class": "KECIL", "reported_workers": "12",
-            "registered_on": "2020-01-02", "status": "AKTIF",
-            "updated_at": "2024-12-30 10:00:00", **fields,
-        }
+    def make(n: int = 1, **fields) -> dict:
+        return employer_row(f"{n:08d}", **fields)
 
     return make
 
 
 @pytest.fixture
 def enrolment():
-    """An enrolment row (raw nik and kpj, as in an extract) with valid defaults."""
+    """enrolment(n, **fields): the row of member n (kpj n, nik n) of `enrolment_row`."""
 
-    def make(n: int = 1, **fields: str) -> dict[str, str]:
-        return {
-            "kpj": kpj(n), "nik": nik(n), "npp": "00000001", "segment": "PU",
-            "kbli": "", "district": "KLOJEN", "programs": "JKK|JKM|JHT|JP",
-            "wage": "3500000", "contribution_source": "EMPLOYER",
-            "start_date": "2021-03-01", "end_date": "", "status": "AKTIF",
-            "updated_at": "2024-12-30 10:00:00", **fields,
-        }
+    def make(n: int = 1, **fields) -> dict:
+        return enrolment_row(kpj(n), nik(n), **fields)
 
     return make
 
@@ -103,6 +93,7 @@ def write_extract(tmp_landing):
     """Write an extract file into the landing: rows as dicts (by header) or lists (raw fields).
 
     `newline`, `bom` and a `.gz` name shape the bytes; `header` defaults to the spec columns.
+    A row's `updated_at` None is the morning (08:00) of the extract date in the file's name.
     """
 
     def write(
@@ -115,11 +106,16 @@ def write_extract(tmp_landing):
     ) -> Path:
         kind = name.split("_", 1)[0]
         header = list(header or SPEC_COLUMNS[kind])
+        extract_date = re.search(r"_(\d{4})(\d\d)(\d\d)", name)
+        morning = extract_date and "{}-{}-{} 08:00:00".format(*extract_date.groups())
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator=newline)
         writer.writerow(header)
         for row in rows:
-            writer.writerow([row.get(column, "") for column in header] if isinstance(row, dict) else row)
+            if isinstance(row, dict):
+                row = [morning if column == "updated_at" and row.get(column, "") is None else row.get(column, "")
+                       for column in header]
+            writer.writerow(row)
         content = (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
         if name.endswith(".gz"):
             content = gzip.compress(content)

@@ -52,3 +52,30 @@ def nik(n: int) -> str:
 def kpj(n: int) -> str:
     """A KPJ (11 digits), distinct per n."""
     return f"{n:011d}"
+
+
+def employer_row(npp_number: str = "10000001", **fields) -> dict:
+    """An employer row as an extract holds it, with valid defaults: a KECIL manufacturer in
+    KLOJEN. `updated_at` None is the morning of the extract's date (filled when written)."""
+    return {
+        "npp": npp_number, "name": f"PT Contoh {npp_number.lstrip('0')}", "kbli": "10110", "district": "KLOJEN",
+        "size_class": "KECIL", "reported_workers": 10, "registered_on": "2020-01-01", "status": "AKTIF",
+        "updated_at": None,
+    } | fields
+
+
+def enrolment_row(kpj_number: str = kpj(1), nik_number: str = nik(1), segment: str = "PU", **fields) -> dict:
+    """A membership account row as an extract holds it (raw kpj and nik), valid for its segment:
+    a wage earner (PU, JAKON) of employer 10000001 or a self-employed trader, active since
+    2024-01-01, NONAKTIF when it has an end_date. `updated_at` None as in `employer_row`."""
+    wage_earner = segment in ("PU", "JAKON")
+    row = {
+        "kpj": kpj_number, "nik": nik_number, "npp": "10000001" if wage_earner else None, "segment": segment,
+        "kbli": None if wage_earner else "47111", "district": "KLOJEN",
+        "programs": "JKK|JKM|JHT|JP" if wage_earner else "JKK|JKM", "wage": 4_000_000,
+        "contribution_source": "EMPLOYER" if wage_earner else "SELF", "start_date": "2024-01-01",
+        "end_date": None, "status": "AKTIF", "updated_at": None,
+    } | fields
+    if "status" not in fields and row["end_date"] is not None:
+        row["status"] = "NONAKTIF"
+    return row

@@ -7,7 +7,7 @@ identifier on disk outside the landing, no RUNNING row once a run ended on its o
 published tables equal a clean backfill over the same landing.
 
 CI runs a short sequence; the long one (the issue's 60 runs) is
-`CAKUPAN_CHAOS_RUNS=60 .venv/bin/pytest tests/faults/test_chaos.py` (`CAKUPAN_CHAOS_SEED`
+`CAKUPAN_CHAOS_RUNS=60 scripts/test tests/faults/test_chaos.py` (`CAKUPAN_CHAOS_SEED`
 picks another sequence).
 """
 

@@ -74,7 +74,7 @@ def test_counts_reconcile_and_are_audited(
         ).fetchall()
     assert audit == [(LOADED, None, 5, 2, 2, 1, "run-1")]
     assert quarantine == [(4, ["npp_format"]), (5, ["field_count"])]
-    assert raw == [("00000001", 1, "2025-01-02", 12), ("00000002", 2, "2025-01-02", 12)]
+    assert raw == [("00000001", 1, "2025-01-02", 10), ("00000002", 2, "2025-01-02", 10)]
 
 
 def test_enrolments_hashed_and_typed(
@@ -90,8 +90,8 @@ def test_enrolments_hashed_and_typed(
         ).fetchall()
         fingerprints = con.execute("select fingerprint from audit.pii_key").fetchall()
     assert stored == [
-        (pii_key.digest(row["kpj"]), pii_key.digest(row["nik"]), "00000001", 3500000,
-         "2021-03-01", "2024-06-30", "2024-12-30 10:00:00")
+        (pii_key.digest(row["kpj"]), pii_key.digest(row["nik"]), "10000001", 4000000,
+         "2024-01-01", "2024-06-30", "2025-01-02 08:00:00")
     ]
     assert fingerprints == [(pii_key.fingerprint,)]
 
