@@ -96,6 +96,7 @@ def test_enrolments_hashed_and_typed(
     assert fingerprints == [(pii_key.fingerprint,)]
 
 
+@pytest.mark.slow
 def test_changed_redelivery_supersedes_and_rejected_one_stops_old_rows(
     ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
@@ -179,6 +180,7 @@ def test_missing_key_refused_before_anything_is_written(
         assert con.execute("select count(*) from audit.extract_files").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_a_different_key_is_refused_and_nothing_written(
     ingest, warehouse, tmp_landing, write_extract, enrolment, pii_key
 ):
@@ -220,6 +222,7 @@ with connect(warehouse) as con:
 """
 
 
+@pytest.mark.slow
 def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
     ingest, warehouse, tmp_path, tmp_landing, write_extract, employer, enrolment, pii_key
 ):
@@ -260,6 +263,7 @@ def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
         assert json.loads(con.execute("select record from audit.quarantine").fetchone()[0])["npp"] == "0000"
 
 
+@pytest.mark.slow
 def test_good_files_load_and_bad_ones_are_rejected_in_one_chunk(
     ingest, warehouse, tmp_landing, write_extract, employer, enrolment, pii_key
 ):

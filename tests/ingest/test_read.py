@@ -267,6 +267,7 @@ def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch, tmp_
     assert (default, set_here) == ("953.6 MiB", "488.2 MiB")  # 1 GB and 512 MB as DuckDB shows them
 
 
+@pytest.mark.slow
 def test_a_row_longer_than_the_readers_limit_rejects_the_file_no_row_vanishes(con, write_extract, enrolment):
     # issue 16, defect 4: DuckDB's reader dropped a 50 MB row without a reject; the file
     # checks count rows apart from it, and a file whose counts differ is rejected.
