@@ -1,6 +1,7 @@
-"""Shared fixtures: a temporary landing of extract CSV files, valid rows, a test key, a
+"""Shared fixtures: a temporary landing of extract CSV files, valid rows, the test key, a
 warehouse path; a real Prefect server on 127.0.0.1 (a free port) started for the tests that
-need one and stopped after; a small generated landing for the flows and the command."""
+need one and stopped after; the real command; a small generated landing for the flows and the
+command. Tests are marked by what they start (see `pytest_collection_modifyitems`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,8 +27,7 @@ from cakupan.ingest.load import load_chunk
 from cakupan.ingest.worker import prepare_slice
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
-
-TEST_SECRET = "cakupan ingest test key, 32 bytes or more"
+from tests.support import TEST_KEY, TEST_SECRET, Command, employer_row, enrolment_row, kpj, nik
 
 # Runs prepare slices in their own process unless a test asks for workers (tests/flows/test_workers.py
 # runs the default, the CPU cores): a worker process starts GX and Prefect anew, seconds per run.
@@ -36,42 +37,42 @@ os.environ.setdefault("CAKUPAN_WORKERS", "1")
 os.environ.setdefault("CAKUPAN_SETTLE_SECONDS", "0")
 
 
-def nik_of(n: int) -> str:
-    """A well-formed Kota Malang NIK (3573...), distinct per n."""
-    return f"3573014501{n:06d}"
+# A test that uses one of these fixtures gets its marker, and every test of these markers is
+# `slow`: `pytest -m "not slow"` is the fast tier of in-process tests (README).
+MARKER_OF_FIXTURE = {
+    "cakupan_command": "cli", "embedded_command": "cli", "served": "cli",
+    "prefect_server": "server",
+    "dask_cluster": "dask",
+    "browser": "browser",
+}
+SLOW_MARKERS = ("cli", "server", "dask", "browser")
 
 
-def kpj_of(n: int) -> str:
-    return f"0{n:010d}"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+        if any(item.get_closest_marker(marker) for marker in SLOW_MARKERS):
+            item.add_marker("slow")
 
 
 @pytest.fixture
 def employer():
-    """An employer row (as text, as in an extract) with valid defaults."""
+    """employer(n, **fields): the row of employer n (npp n, 8 digits) of `employer_row`."""
 
-    def make(n: int = 1, **fields: str) -> dict[str, str]:
-        return {
-            "npp": f"{n:08d}", "name": f"PT Contoh {n}", "kbli": "01111",
-            "district": "KLOJEN", "size_class": "KECIL", "reported_workers": "12",
-            "registered_on": "2020-01-02", "status": "AKTIF",
-            "updated_at": "2024-12-30 10:00:00", **fields,
-        }
+    def make(n: int = 1, **fields) -> dict:
+        return employer_row(f"{n:08d}", **fields)
 
     return make
 
 
 @pytest.fixture
 def enrolment():
-    """An enrolment row (raw nik and kpj, as in an extract) with valid defaults."""
+    """enrolment(n, **fields): the row of member n (kpj n, nik n) of `enrolment_row`."""
 
-    def make(n: int = 1, **fields: str) -> dict[str, str]:
-        return {
-            "kpj": kpj_of(n), "nik": nik_of(n), "npp": "00000001", "segment": "PU",
-            "kbli": "", "district": "KLOJEN", "programs": "JKK|JKM|JHT|JP",
-            "wage": "3500000", "contribution_source": "EMPLOYER",
-            "start_date": "2021-03-01", "end_date": "", "status": "AKTIF",
-            "updated_at": "2024-12-30 10:00:00", **fields,
-        }
+    def make(n: int = 1, **fields) -> dict:
+        return enrolment_row(kpj(n), nik(n), **fields)
 
     return make
 
@@ -89,6 +90,7 @@ def write_extract(tmp_landing):
     """Write an extract file into the landing: rows as dicts (by header) or lists (raw fields).
 
     `newline`, `bom` and a `.gz` name shape the bytes; `header` defaults to the spec columns.
+    A row's `updated_at` None is the morning (08:00) of the extract date in the file's name.
     """
 
     def write(
@@ -101,11 +103,16 @@ def write_extract(tmp_landing):
     ) -> Path:
         kind = name.split("_", 1)[0]
         header = list(header or SPEC_COLUMNS[kind])
+        extract_date = re.search(r"_(\d{4})(\d\d)(\d\d)", name)
+        morning = extract_date and "{}-{}-{} 08:00:00".format(*extract_date.groups())
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator=newline)
         writer.writerow(header)
         for row in rows:
-            writer.writerow([row.get(column, "") for column in header] if isinstance(row, dict) else row)
+            if isinstance(row, dict):
+                row = [morning if column == "updated_at" and row.get(column, "") is None else row.get(column, "")
+                       for column in header]
+            writer.writerow(row)
         content = (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
         if name.endswith(".gz"):
             content = gzip.compress(content)
@@ -126,7 +133,7 @@ def warehouse(tmp_path) -> Path:
 def pii_key(monkeypatch) -> PiiKey:
     """The key, also set in the environment as a run (and its workers) get it."""
     monkeypatch.setenv(KEY_VARIABLE, TEST_SECRET)
-    return PiiKey(TEST_SECRET.encode("utf-8"))
+    return TEST_KEY
 
 
 @pytest.fixture
@@ -198,6 +205,18 @@ def prefect_api(prefect_server):
         ensure_writer_limit()
         yield prefect_server
         APILogHandler().flush()  # send the last run logs while the server is still up
+
+
+@pytest.fixture(scope="session")
+def cakupan_command(prefect_api) -> Command:
+    """Run the real command against the test's Prefect server (`embedded=True`: its own)."""
+    return Command(prefect_api)
+
+
+@pytest.fixture(scope="session")
+def embedded_command() -> Command:
+    """Run the real command with no Prefect server of the tests (it starts its own if it needs one)."""
+    return Command()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ validate_cases = load("validate_cases", ROOT / "tests" / "ingest" / "test_valida
 baseline_test = load("baseline_test", ROOT / "tests" / "benchmarks" / "test_baseline.py")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["employers", "enrolments"])
 def test_its_rules_flag_the_rows_gx_flags(kind):
     frame = validate_cases.hostile_frame(kind)

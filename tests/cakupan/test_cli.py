@@ -2,21 +2,11 @@
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.lock import writer_lock
-
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
-
-
-def cakupan(*args, env=None, timeout=300):
-    return subprocess.run([CAKUPAN, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
-
 
 def assert_short_error(result, *fragments):
     assert "Traceback" not in result.stderr + result.stdout
@@ -26,74 +16,65 @@ def assert_short_error(result, *fragments):
         assert fragment in words
 
 
-def test_bad_date_is_a_usage_error(tmp_path):
-    result = cakupan("nightly", "--as-of", "2025-02-30", "--landing", str(tmp_path))
+def test_bad_date_is_a_usage_error(embedded_command, tmp_path):
+    result = embedded_command("nightly", "--as-of", "2025-02-30", "--landing", str(tmp_path))
     assert result.returncode == 2
     assert_short_error(result, "--as-of", "2025-02-30")
 
 
-def test_missing_landing_folder_is_a_usage_error(tmp_path):
-    result = cakupan("backfill", "--start", "2025-01-01", "--end", "2025-01-31", "--landing", str(tmp_path / "nope"))
+def test_missing_landing_folder_is_a_usage_error(embedded_command, tmp_path):
+    result = embedded_command("backfill", "--start", "2025-01-01", "--end", "2025-01-31", "--landing", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert_short_error(result, "--landing", "does not exist")
 
 
-def test_landing_from_environment_variable(tmp_path):
-    result = cakupan("nightly", env={"CAKUPAN_LANDING": str(tmp_path / "absent")})
+def test_landing_from_environment_variable(embedded_command, tmp_path):
+    result = embedded_command("nightly", env={"CAKUPAN_LANDING": str(tmp_path / "absent")})
     assert result.returncode == 2
     assert_short_error(result, "absent")
 
 
-def test_missing_key_stops_with_a_clear_message(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "CAKUPAN_PII_KEY"}
-    result = subprocess.run([CAKUPAN, "nightly", "--landing", str(tmp_path)], env=env, capture_output=True, text=True)
+def test_missing_key_stops_with_a_clear_message(embedded_command, tmp_path):
+    result = embedded_command("nightly", "--landing", tmp_path, env={"CAKUPAN_PII_KEY": None})
     assert result.returncode == 2
     assert_short_error(result, "CAKUPAN_PII_KEY is not set")
 
 
-def test_unknown_option_is_a_usage_error():
-    result = cakupan("nightly", "--as_of", "2025-01-01")
+def test_unknown_option_is_a_usage_error(embedded_command):
+    result = embedded_command("nightly", "--as_of", "2025-01-01")
     assert result.returncode == 2
 
 
-def test_end_before_start_is_a_usage_error(tmp_path):
-    result = cakupan("backfill", "--start", "2025-02-01", "--end", "2025-01-01", "--landing", str(tmp_path))
+def test_end_before_start_is_a_usage_error(embedded_command, tmp_path):
+    result = embedded_command("backfill", "--start", "2025-02-01", "--end", "2025-01-01", "--landing", str(tmp_path))
     assert result.returncode == 2
     assert_short_error(result, "--end")
 
 
-@pytest.fixture
-def served_env(prefect_api):
-    return {"PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "cli-key-for-tests-32-bytes-or-more"}
-
-
-def test_nightly_run_exits_0_and_a_rejected_file_exits_1(served_env, landing, tmp_path):
+def test_nightly_run_exits_0_and_a_rejected_file_exits_1(cakupan_command, landing, tmp_path):
     warehouse = str(tmp_path / "w.duckdb")
-    ok = cakupan("nightly", "--as-of", "2025-03-04", "--landing", str(landing), "--warehouse", warehouse, env=served_env)
+    ok = cakupan_command("nightly", "--as-of", "2025-03-04", "--landing", str(landing), "--warehouse", warehouse)
     assert ok.returncode == 0, ok.stderr
     (landing / "enrolments_20250305.csv").write_bytes(b"kpj,nik\n\xff\xfe\n")
-    bad = cakupan("nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", warehouse,
-                  env=served_env)
+    bad = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse)
     assert bad.returncode == 1
     assert_short_error(bad, "enrolments_20250305.csv")
 
 
-def test_a_second_writer_waits_then_stops_with_a_clear_message(served_env, landing, tmp_path):
+def test_a_second_writer_waits_then_stops_with_a_clear_message(cakupan_command, landing, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     with writer_lock(warehouse, wait_seconds=0):
-        result = cakupan("nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse),
-                         env={**served_env, "CAKUPAN_WRITER_WAIT_SECONDS": "1"})
+        result = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                                 env={"CAKUPAN_WRITER_WAIT_SECONDS": "1"})
     assert result.returncode == 1
     assert_short_error(result, "another run is writing the warehouse")
     assert not warehouse.exists() or _loaded(warehouse) == 0
 
 
-def test_two_concurrent_runs_one_waits_and_the_end_state_is_right(served_env, landing, tmp_path):
+def test_two_concurrent_runs_one_waits_and_the_end_state_is_right(cakupan_command, landing, tmp_path):
     warehouse = str(tmp_path / "w.duckdb")
     args = ["nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", warehouse]
-    env = {**os.environ, **served_env}
-    runs = [subprocess.Popen([CAKUPAN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
+    runs = [cakupan_command.start(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
     assert [code for code, _ in results] == [0, 0], results
     assert _loaded(warehouse) == 24  # each file once: the second run found nothing new
@@ -106,17 +87,17 @@ def _loaded(warehouse):
         return con.execute("select count(*) from audit.extract_files where status = 'LOADED'").fetchone()[0]
 
 
-def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(served_env, landing, tmp_path):
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(cakupan_command, landing, tmp_path):
     import pty
 
     args = ["nightly", "--as-of", "2025-03-12", "--landing", str(landing)]
-    piped = cakupan(*args, "--warehouse", str(tmp_path / "piped.duckdb"), env=served_env)
+    piped = cakupan_command(*args, "--warehouse", str(tmp_path / "piped.duckdb"))
     assert piped.returncode == 0
     assert "24 of 24 files done" in piped.stderr + piped.stdout
 
     leader, follower = pty.openpty()
-    run = subprocess.Popen([CAKUPAN, *args, "--warehouse", str(tmp_path / "tty.duckdb")],
-                           env={**os.environ, **served_env}, stdout=subprocess.DEVNULL, stderr=follower)
+    run = cakupan_command.start(*args, "--warehouse", tmp_path / "tty.duckdb", stdout=subprocess.DEVNULL,
+                                stderr=follower)
     os.close(follower)
     screen = b""
     while True:
@@ -133,12 +114,12 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(served_env, lan
     assert "24 of 24 files done" not in text
 
 
-def test_a_run_waits_for_the_prefect_concurrency_slot_then_stops(served_env, landing, tmp_path):
+def test_a_run_waits_for_the_prefect_concurrency_slot_then_stops(cakupan_command, landing, tmp_path):
     from prefect.concurrency.sync import concurrency
 
     warehouse = tmp_path / "w.duckdb"
     with concurrency("cakupan-warehouse", occupy=1, strict=True):
-        result = cakupan("nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse),
-                         env={**served_env, "CAKUPAN_WRITER_WAIT_SECONDS": "2"})
+        result = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                                 env={"CAKUPAN_WRITER_WAIT_SECONDS": "2"})
     assert result.returncode == 1
     assert_short_error(result, "concurrency limit 'cakupan-warehouse'")

@@ -1,25 +1,25 @@
 """The command explains itself: flags read as flags, dates as DATE, every option described,
 the environment each running command needs named in its help, and a version."""
 
-import os
 import re
-import subprocess
-import sys
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 COMMANDS = ("nightly", "backfill", "generate", "report", "explain", "serve", "demo")
 OPTION = re.compile(r"^  (--[a-z-]+)(?: ([A-Z]+))?(?:\s{2,}(\S.*))?$")
 
 
-def help_of(*command: str) -> str:
-    result = subprocess.run([CAKUPAN, *command, "--help"], capture_output=True, text=True,
-                            env={**os.environ, "COLUMNS": "100"})
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+@pytest.fixture
+def help_of(embedded_command):
+    """help_of(*command): the help the command prints, 100 columns wide."""
+
+    def text(*command: str) -> str:
+        result = embedded_command(*command, "--help", env={"COLUMNS": "100"})
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return text
 
 
 def options(text: str) -> dict[str, tuple[str, str]]:
@@ -32,13 +32,13 @@ def options(text: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def test_version():
-    result = subprocess.run([CAKUPAN, "--version"], capture_output=True, text=True)
+def test_version(embedded_command):
+    result = embedded_command("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"cakupan {version('cakupan')}"
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_option_is_described_flags_take_no_value_and_dates_are_dates(command):
+def test_every_option_is_described_flags_take_no_value_and_dates_are_dates(help_of, command):
     text = help_of(command)
     found = options(text)
 
@@ -53,7 +53,7 @@ def test_every_option_is_described_flags_take_no_value_and_dates_are_dates(comma
         assert found["--resume"][0] == ""
 
 
-def test_seed_is_described():
+def test_seed_is_described(help_of):
     metavar, description = options(help_of("generate"))["--seed"]
     assert metavar == "N" and description.startswith("Seed of the random generator: the same seed, the same files.")
 
@@ -66,5 +66,5 @@ def test_seed_is_described():
     ("serve", "PREFECT_API_URL (required)"),
     ("serve", "PREFECT_SERVER_UI_API_URL"),  # the name Prefect 3.9 documents (PREFECT_UI_API_URL is its old alias)
 ])
-def test_help_names_the_environment_the_command_needs(command, needed):
+def test_help_names_the_environment_the_command_needs(help_of, command, needed):
     assert needed in " ".join(help_of(command).split())

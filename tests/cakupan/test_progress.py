@@ -7,13 +7,11 @@ import pty
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from cakupan.warehouse.lock import writer_lock
 
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 HOLD = """
 import sys, time
@@ -24,11 +22,11 @@ with writer_lock(sys.argv[1], wait_seconds=0, holder="run holding-run-id"):
 """
 
 
-def on_a_terminal(*args, env=None) -> tuple[int, str]:
+def on_a_terminal(command, *args, env=None) -> tuple[int, str]:
     """Run the command with a terminal as its output; everything it showed, as plain text."""
     leader, follower = pty.openpty()
-    run = subprocess.Popen([CAKUPAN, *args], env={**os.environ, "COLUMNS": "160", **(env or {})},
-                           stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    run = command.start(*args, env={"COLUMNS": "160", **(env or {})},
+                        stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
     os.close(follower)
     screen = b""
     while True:
@@ -42,13 +40,8 @@ def on_a_terminal(*args, env=None) -> tuple[int, str]:
     return run.wait(timeout=300), ANSI.sub("", screen.decode(errors="replace"))
 
 
-@pytest.fixture
-def served_env(prefect_api):
-    return {"PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "progress-key-for-tests-32-bytes-or-more"}
-
-
-def test_generation_counts_its_days(tmp_path):
-    code, screen = on_a_terminal("generate", "--out", str(tmp_path / "landing"), "--start", "2025-01-01",
+def test_generation_counts_its_days(embedded_command, tmp_path):
+    code, screen = on_a_terminal(embedded_command, "generate", "--out", str(tmp_path / "landing"), "--start", "2025-01-01",
                                  "--end", "2025-01-20", "--scale", "0.01")
     assert code == 0
     assert "starting" in screen and "generating extracts" in screen
@@ -56,9 +49,9 @@ def test_generation_counts_its_days(tmp_path):
     assert "wrote 40 files" in screen
 
 
-def test_a_run_names_its_steps_and_counts_files_with_their_rate(served_env, landing, tmp_path):
-    code, screen = on_a_terminal("nightly", "--as-of", "2025-03-12", "--landing", str(landing),
-                                 "--warehouse", str(tmp_path / "w.duckdb"), env=served_env)
+def test_a_run_names_its_steps_and_counts_files_with_their_rate(cakupan_command, landing, tmp_path):
+    code, screen = on_a_terminal(cakupan_command, "nightly", "--as-of", "2025-03-12", "--landing", landing,
+                                 "--warehouse", tmp_path / "w.duckdb")
     assert code == 0, screen
     for step in ("starting the run", "1/4 Discovering files", "2/4 Validating and loading 24 file(s)",
                  "3/4 Rebuilding the published tables", "4/4 Writing the coverage report"):
@@ -77,14 +70,13 @@ def _wait_for(run: subprocess.Popen, pattern: str, times: int) -> list[str]:
     pytest.fail("the run ended before saying it waits:\n" + "".join(seen))
 
 
-def test_a_waiting_run_says_which_run_holds_the_warehouse_until_it_goes_on(served_env, landing, tmp_path):
+def test_a_waiting_run_says_which_run_holds_the_warehouse_until_it_goes_on(cakupan_command, landing, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
-    waiting = subprocess.Popen(
-        [CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse)],
-        env={**os.environ, **served_env, "CAKUPAN_WRITER_WAIT_SECONDS": "300"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    waiting = cakupan_command.start(
+        "nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+        env={"CAKUPAN_WRITER_WAIT_SECONDS": "300"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         said = _wait_for(waiting, "waiting for the warehouse", times=2)
@@ -100,17 +92,16 @@ def test_a_waiting_run_says_which_run_holds_the_warehouse_until_it_goes_on(serve
     assert "1/4 Discovering" in rest  # then it went on
 
 
-def test_a_run_waiting_for_the_prefect_slot_says_so_until_it_goes_on(served_env, landing, tmp_path):
+def test_a_run_waiting_for_the_prefect_slot_says_so_until_it_goes_on(cakupan_command, landing, tmp_path):
     from prefect.concurrency.sync import concurrency
 
     warehouse = tmp_path / "w.duckdb"
     with writer_lock(warehouse, wait_seconds=0, holder="run slot-holder-run-id"):
         pass  # the last writer, as the run holding the slot would have left it
     with concurrency("cakupan-warehouse", occupy=1, strict=True):
-        waiting = subprocess.Popen(
-            [CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse)],
-            env={**os.environ, **served_env, "CAKUPAN_WRITER_WAIT_SECONDS": "300"},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        waiting = cakupan_command.start(
+            "nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+            env={"CAKUPAN_WRITER_WAIT_SECONDS": "300"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         said = _wait_for(waiting, "waiting for the Prefect concurrency slot", times=2)
     rest = waiting.stdout.read()

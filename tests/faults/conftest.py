@@ -3,38 +3,15 @@ the way an operator, a cron line or an attacker would."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
-PREFECT = str(Path(sys.executable).with_name("prefect"))
-# A key as an operator makes one (32 bytes or more).
-FAULTS_KEY = "faults-test-key-0123456789abcdefghijklmnop"
-
-
-@pytest.fixture(scope="session")
-def cakupan_command(prefect_api):
-    """Run the real command (against the test's Prefect server unless `embedded=True`).
-
-    `env` entries set to None are removed from the command's environment.
-    """
-
-    def run(*args, env=None, embedded=False, timeout=300, **popen) -> subprocess.CompletedProcess:
-        merged = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY}
-        merged["PREFECT_API_URL"] = None if embedded else prefect_api
-        merged.update(env or {})
-        merged = {name: value for name, value in merged.items() if value is not None}
-        return subprocess.run([CAKUPAN, *map(str, args)], env=merged, capture_output=True, text=True,
-                              timeout=timeout, **popen)
-
-    return run
+from tests.support import PREFECT, Command
 
 
 @pytest.fixture(scope="session")
@@ -120,13 +97,12 @@ def served(prefect_server, prefect_api, generated_landing, tmp_path_factory, sto
     root = tmp_path_factory.mktemp("served")
     landing = Path(shutil.copytree(generated_landing, root / "landing"))
     warehouse = root / "warehouse" / "cakupan.duckdb"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "CAKUPAN_PII_KEY": FAULTS_KEY}
+    command = Command(prefect_server)
+    env = command.env()
     output = root / "serve.log"
     with output.open("w") as log:
-        process = subprocess.Popen(
-            [CAKUPAN, "serve", "--landing", str(landing), "--warehouse", str(warehouse)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        process = command.start("serve", "--landing", landing, "--warehouse", warehouse,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     served = Served(prefect_server, env, landing, warehouse, process, output)
     with served.client() as client:
         deadline = time.monotonic() + 120

@@ -1,15 +1,12 @@
 """Embedded mode (no PREFECT_API_URL) on a busy machine with a new PREFECT_HOME, as on a new
 machine or under cron: runs start, a second run waits, and a start too slow says what to do."""
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from cakupan.warehouse.connection import connect
-
-from .conftest import CAKUPAN, FAULTS_KEY
 
 
 @pytest.fixture
@@ -23,20 +20,19 @@ def busy_machine(stop_started_process):
 
 
 def embedded_env(prefect_home, **extra):
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "PREFECT_HOME": str(prefect_home)}
-    for name in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"):
-        env.pop(name, None)  # the command's own default applies
-    return {**env, **extra}
+    # no PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS unless given: the command's own default applies
+    return {"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": None, **extra}
 
 
-def test_a_backfill_and_a_nightly_with_a_new_prefect_home_both_complete(busy_machine, landing, tmp_path):
+def test_a_backfill_and_a_nightly_with_a_new_prefect_home_both_complete(embedded_command, busy_machine, landing,
+                                                                         tmp_path):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     env = embedded_env(tmp_path / "new-prefect-home")
     common = ["--landing", str(landing), "--warehouse", str(warehouse)]
-    backfill = subprocess.Popen([CAKUPAN, "backfill", "--start", "2025-03-01", "--end", "2025-03-12", *common],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    nightly = subprocess.Popen([CAKUPAN, "nightly", "--as-of", "2025-03-12", *common],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    backfill = embedded_command.start("backfill", "--start", "2025-03-01", "--end", "2025-03-12", *common,
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    nightly = embedded_command.start("nightly", "--as-of", "2025-03-12", *common,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = [(run.wait(timeout=600), run.stderr.read()) for run in (backfill, nightly)]
     assert [code for code, _ in results] == [0, 0], results
     with connect(warehouse, read_only=True) as con:
@@ -45,13 +41,10 @@ def test_a_backfill_and_a_nightly_with_a_new_prefect_home_both_complete(busy_mac
         assert con.execute("select count(*) from audit.extract_files where status = 'LOADED'").fetchone() == (24,)
 
 
-def test_a_server_too_slow_to_start_says_in_one_line_what_to_do(error_words, landing, tmp_path):
+def test_a_server_too_slow_to_start_says_in_one_line_what_to_do(embedded_command, error_words, landing, tmp_path):
     env = embedded_env(tmp_path / "new-prefect-home", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1")
-    result = subprocess.run(
-        [CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", str(landing),
-         "--warehouse", str(tmp_path / "w" / "cakupan.duckdb")],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
+    result = embedded_command("nightly", "--as-of", "2025-03-12", "--landing", landing,
+                              "--warehouse", tmp_path / "w" / "cakupan.duckdb", env=env)
     assert result.returncode == 1
     words = error_words(result)
     assert "the embedded Prefect server did not answer within 1 s" in words
@@ -60,10 +53,10 @@ def test_a_server_too_slow_to_start_says_in_one_line_what_to_do(error_words, lan
     assert not (tmp_path / "w" / "cakupan.duckdb").exists()
 
 
-def test_an_embedded_run_sends_its_last_logs_before_its_server_stops(cakupan_command, landing, tmp_path):
+def test_an_embedded_run_sends_its_last_logs_before_its_server_stops(embedded_command, landing, tmp_path):
     """Logs still queued when the run ends went to a stopped server, retried for over a minute."""
-    result = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing,
-                             "--warehouse", tmp_path / "w" / "cakupan.duckdb", embedded=True)
+    result = embedded_command("nightly", "--as-of", "2025-03-12", "--landing", landing,
+                              "--warehouse", tmp_path / "w" / "cakupan.duckdb")
     assert result.returncode == 0, result.stderr
     assert "Finished in state Completed" in result.stderr
     assert "Error logging to API" not in result.stderr and "connection attempts failed" not in result.stderr

@@ -7,7 +7,7 @@ identifier on disk outside the landing, no RUNNING row once a run ended on its o
 published tables equal a clean backfill over the same landing.
 
 CI runs a short sequence; the long one (the issue's 60 runs) is
-`CAKUPAN_CHAOS_RUNS=60 .venv/bin/pytest tests/faults/test_chaos.py` (`CAKUPAN_CHAOS_SEED`
+`CAKUPAN_CHAOS_RUNS=60 scripts/test tests/faults/test_chaos.py` (`CAKUPAN_CHAOS_SEED`
 picks another sequence).
 """
 
@@ -32,7 +32,6 @@ from cakupan.generator import generate
 from cakupan.warehouse.connection import connect
 from tests.flows.test_workers import published
 
-from .conftest import CAKUPAN, FAULTS_KEY
 from .test_kill import _wait_for
 from .test_scratch import leftovers
 
@@ -132,9 +131,9 @@ def session_processes(session: int) -> list[int]:
 class Run:
     """One `cakupan` command, its stderr read as it comes so that it can be killed at a stage."""
 
-    def __init__(self, args: list[str], env: dict):
-        self.process = subprocess.Popen([CAKUPAN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, start_new_session=True)
+    def __init__(self, command, args: list[str], env: dict):
+        self.process = command.start(*args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, start_new_session=True)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -172,7 +171,7 @@ def audit(warehouse: Path) -> tuple[list[str], list[tuple]]:
     return states, unbalanced
 
 
-def test_chaos_kills_and_odd_deliveries_lose_nothing_and_leak_nothing(prefect_api, tmp_path, stop_started_process):
+def test_chaos_kills_and_odd_deliveries_lose_nothing_and_leak_nothing(cakupan_command, tmp_path, stop_started_process):
     rng = random.Random(SEED)
     source = tmp_path / "source"
     generate(source, START, START + timedelta(days=RUNS + FIRST_DELIVERY_DAYS), scale=0.01, seed=SEED, faults=0.02)
@@ -185,8 +184,7 @@ def test_chaos_kills_and_odd_deliveries_lose_nothing_and_leak_nothing(prefect_ap
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "PREFECT_API_URL": prefect_api, "TMPDIR": str(tmpdir),
-           "CAKUPAN_SETTLE_SECONDS": "0", "CAKUPAN_WRITER_WAIT_SECONDS": "120"}
+    env = {"TMPDIR": str(tmpdir), "CAKUPAN_SETTLE_SECONDS": "0", "CAKUPAN_WRITER_WAIT_SECONDS": "120"}
     where = ["--landing", str(landing.folder), "--warehouse", str(warehouse)]
     killed_backfill: list[str] | None = None
     history = []
@@ -203,7 +201,7 @@ def test_chaos_kills_and_odd_deliveries_lose_nothing_and_leak_nothing(prefect_ap
         workers = rng.choice(["1", "1", "2"])
         kill = rng.random() < 0.25
         stage, delay = rng.choice(STAGES), rng.uniform(0, 2)
-        run = Run([*args, *where, "--workers", workers], env)
+        run = Run(cakupan_command, [*args, *where, "--workers", workers], env)
         try:
             killed = kill and run.kill_at(stage, delay)
             returncode, output = run.finish()
@@ -230,7 +228,7 @@ def test_chaos_kills_and_odd_deliveries_lose_nothing_and_leak_nothing(prefect_ap
             killed_backfill = None
 
     landing.deliver_everything()
-    last = Run(["nightly", "--as-of", str(landing.day), *where, "--workers", "1"], env)
+    last = Run(cakupan_command, ["nightly", "--as-of", str(landing.day), *where, "--workers", "1"], env)
     returncode, output = last.finish()
     assert returncode in (0, 1) and "Traceback" not in output, output
     states, unbalanced = audit(warehouse)
@@ -238,8 +236,8 @@ def test_chaos_kills_and_odd_deliveries_lose_nothing_and_leak_nothing(prefect_ap
     assert leftovers(warehouse, tmpdir) == []
 
     clean = tmp_path / "clean" / "cakupan.duckdb"
-    reference = Run(["backfill", "--start", str(START), "--end", str(landing.day), "--landing", str(landing.folder),
-                     "--warehouse", str(clean), "--workers", "1"], env)
+    reference = Run(cakupan_command, ["backfill", "--start", str(START), "--end", str(landing.day),
+                                      "--landing", str(landing.folder), "--warehouse", str(clean), "--workers", "1"], env)
     returncode, output = reference.finish()
     assert returncode in (0, 1) and "Traceback" not in output, output
     expected = published(clean)

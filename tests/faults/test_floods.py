@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 
-from .conftest import PREFECT
+from tests.support import PREFECT
 
 SHORT = 1000  # characters: a line a person reads, not a flood
 

@@ -11,7 +11,6 @@ import pytest
 
 from cakupan.warehouse.connection import connect
 
-from .conftest import CAKUPAN, FAULTS_KEY
 
 
 def _children(pid: int) -> list[int]:
@@ -54,12 +53,9 @@ def test_kill_9_mid_run_leaves_no_server_and_the_next_run_closes_its_row(
     cakupan_command, landing, tmp_path, stop_started_process
 ):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY}
-    env.pop("PREFECT_API_URL", None)
-    run = subprocess.Popen(
-        [CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", str(landing), "--warehouse", str(warehouse)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    run = cakupan_command.start("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                                embedded=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
     try:
         # the first chunk's Data Docs exist once its files are loaded: the run is past its audit row
         assert _wait_for(lambda: list((warehouse.parent / "data_docs").glob("*/*.html")), 300)

@@ -9,7 +9,6 @@ import signal
 import subprocess
 from pathlib import Path
 
-from .conftest import CAKUPAN, FAULTS_KEY
 from .test_kill import _wait_for, runs
 
 
@@ -29,12 +28,10 @@ def leftovers(warehouse: Path, tmpdir: Path) -> list[Path]:
     return staged_rows(warehouse.parent, tmpdir) + (list(scratch.iterdir()) if scratch.is_dir() else [])
 
 
-def start_run(*args, tmpdir: Path) -> subprocess.Popen:
+def start_run(command, *args, tmpdir: Path) -> subprocess.Popen:
     """The real command in a session of its own, Prefect embedded, `tmpdir` as its TMPDIR."""
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "TMPDIR": str(tmpdir), "CAKUPAN_SETTLE_SECONDS": "0"}
-    env.pop("PREFECT_API_URL", None)
-    return subprocess.Popen([CAKUPAN, *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return command.start(*args, env={"TMPDIR": str(tmpdir), "CAKUPAN_SETTLE_SECONDS": "0"}, embedded=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def test_kill_9_while_preparing_leaves_raw_rows_that_the_next_run_removes(
@@ -43,7 +40,7 @@ def test_kill_9_while_preparing_leaves_raw_rows_that_the_next_run_removes(
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    run = start_run("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+    run = start_run(cakupan_command, "nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
                     "--workers", "1", tmpdir=tmpdir)
     try:
         assert _wait_for(lambda: staged_rows(warehouse.parent, tmpdir), 300, step=0.01), "no slice was prepared"

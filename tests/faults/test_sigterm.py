@@ -30,7 +30,7 @@ def write_large_enrolments(path, rows: int) -> None:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_while_a_slice_is_prepared_ends_the_run_at_once_leaving_nothing(
-    tmp_path, workers, stop_started_process
+    embedded_command, tmp_path, workers, stop_started_process
 ):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -38,8 +38,8 @@ def test_sigterm_while_a_slice_is_prepared_ends_the_run_at_once_leaving_nothing(
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    run = start_run("nightly", "--as-of", "2025-03-01", "--landing", landing, "--warehouse", warehouse,
-                    "--workers", workers, tmpdir=tmpdir)
+    run = start_run(embedded_command, "nightly", "--as-of", "2025-03-01", "--landing", landing,
+                    "--warehouse", warehouse, "--workers", workers, tmpdir=tmpdir)
     try:
         assert _wait_for(lambda: staged_rows(warehouse.parent, tmpdir), 300), "no slice was prepared"
         processes = _children(run.pid)  # the embedded Prefect server, and worker processes

@@ -11,21 +11,17 @@ import duckdb
 
 from cakupan.warehouse.connection import connect
 
-from .conftest import CAKUPAN, FAULTS_KEY
 
 JAKARTA, SAO_PAULO = "Asia/Jakarta", "America/Sao_Paulo"
 
 
-def _command_env(zone: str, **extra: str) -> dict:
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "TZ": zone, **extra}
-    env.pop("PREFECT_API_URL", None)  # embedded: a killed run holds no server's slot
-    return env
+# The command runs embedded (`embedded_command`): a killed run holds no server's slot.
 
 
-def _killed_when(args: list, env: dict, line_says: str, stop_started_process) -> str:
+def _killed_when(command, args: list, env: dict, line_says: str, stop_started_process) -> str:
     """Run the command and kill -9 it as soon as a line of its log holds `line_says`; its log."""
-    run = subprocess.Popen([CAKUPAN, *map(str, args)], env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = command.start(*args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                        start_new_session=True)
     seen = []
     try:
         for line in run.stderr:
@@ -52,7 +48,8 @@ def _runs(warehouse) -> list[tuple]:
         return con.execute("select run_id, flow, state from audit.runs order by started_at").fetchall()
 
 
-def test_resume_after_a_kill_in_jakarta_reloads_only_what_was_not_loaded(tmp_path, stop_started_process):
+def test_resume_after_a_kill_in_jakarta_reloads_only_what_was_not_loaded(embedded_command, tmp_path,
+                                                                          stop_started_process):
     # three chunks of files (1,000 files each): the kill comes once the first is committed
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -66,14 +63,13 @@ def test_resume_after_a_kill_in_jakarta_reloads_only_what_was_not_loaded(tmp_pat
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     last = first + timedelta(days=days - 1)
     backfill = ["backfill", "--start", first, "--end", last, "--landing", landing, "--warehouse", warehouse]
-    env = _command_env(JAKARTA, PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL="INFO")
+    env = {"TZ": JAKARTA, "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO"}
 
-    _killed_when(backfill, env, "chunk of 1000 file(s)", stop_started_process)
+    _killed_when(embedded_command, backfill, env, "chunk of 1000 file(s)", stop_started_process)
     done_before = _loaded_by(warehouse)
     assert 0 < len(done_before) < 2 * days
 
-    resumed = subprocess.run([CAKUPAN, *map(str, backfill), "--resume"], env=env, capture_output=True,
-                             text=True, timeout=600)
+    resumed = embedded_command(*backfill, "--resume", env=env, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert f"Validating and loading {2 * days - len(done_before)} file(s)" in resumed.stderr
     after = _loaded_by(warehouse)
@@ -87,33 +83,31 @@ def test_resume_after_a_kill_in_jakarta_reloads_only_what_was_not_loaded(tmp_pat
 
 
 def test_resume_in_sao_paulo_does_not_take_a_nightlys_loads_for_the_backfills(
-    landing, tmp_path, stop_started_process
+    embedded_command, landing, tmp_path, stop_started_process
 ):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
-    env = _command_env(SAO_PAULO)
-    nightly = subprocess.run([CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", landing,
-                              "--warehouse", warehouse], env=env, capture_output=True, text=True, timeout=300)
+    env = {"TZ": SAO_PAULO}
+    nightly = embedded_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                               env=env)
     assert nightly.returncode == 0, nightly.stderr
     backfill = ["backfill", "--start", "2025-03-01", "--end", "2025-03-12", "--landing", landing,
                 "--warehouse", warehouse]
 
-    _killed_when(backfill, env, "2/4 Validating and loading", stop_started_process)
+    _killed_when(embedded_command, backfill, env, "2/4 Validating and loading", stop_started_process)
     [nightly_id] = set(_loaded_by(warehouse).values())  # the killed backfill loaded nothing
 
-    resumed = subprocess.run([CAKUPAN, *map(str, backfill), "--resume"], env=env, capture_output=True,
-                             text=True, timeout=300)
+    resumed = embedded_command(*backfill, "--resume", env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert "Validating and loading 24 file(s)" in resumed.stderr
     resume_id = _runs(warehouse)[-1][0]
     assert set(_loaded_by(warehouse).values()) == {resume_id} != {nightly_id}
 
 
-def test_every_time_the_warehouse_keeps_is_a_utc_instant(landing, tmp_path):
+def test_every_time_the_warehouse_keeps_is_a_utc_instant(embedded_command, landing, tmp_path):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    run = subprocess.run([CAKUPAN, "nightly", "--as-of", "2025-03-12", "--landing", landing,
-                          "--warehouse", warehouse], env=_command_env(JAKARTA), capture_output=True, text=True,
-                         timeout=300)
+    run = embedded_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                           env={"TZ": JAKARTA})
     assert run.returncode == 0, run.stderr
     after = datetime.now(timezone.utc) + timedelta(seconds=1)
     with connect(warehouse, read_only=True) as con:

@@ -8,19 +8,16 @@ import os
 import signal
 import subprocess
 
-from .conftest import CAKUPAN, FAULTS_KEY
 from .test_kill import _wait_for, runs
 
 
 def test_a_run_killed_holding_the_prefect_slot_does_not_hold_up_the_next(
-    cakupan_command, prefect_api, landing, tmp_path, stop_started_process
+    cakupan_command, landing, tmp_path, stop_started_process
 ):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
-    env = {**os.environ, "CAKUPAN_PII_KEY": FAULTS_KEY, "PREFECT_API_URL": prefect_api}
-    backfill = subprocess.Popen(
-        [CAKUPAN, "backfill", "--start", "2025-03-01", "--end", "2025-03-12", "--landing", str(landing),
-         "--warehouse", str(warehouse)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    backfill = cakupan_command.start(
+        "backfill", "--start", "2025-03-01", "--end", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         # the first chunk's Data Docs exist once its files are loaded: the run is loading, holding the slot

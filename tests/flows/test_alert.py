@@ -14,7 +14,7 @@ import pytest
 
 from cakupan.flows.nightly import nightly
 
-from ..conftest import PREFECT
+from tests.support import PREFECT
 
 README = Path(__file__).parents[2] / "README.md"
 

@@ -1,19 +1,15 @@
 """`cakupan serve` against a real Prefect server: schedule, on-demand backfill, cleanup."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from cakupan.warehouse.connection import connect
-
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
-PREFECT = str(Path(sys.executable).with_name("prefect"))
+from tests.support import PREFECT, Command
 
 
 def _wait_for_deployments(client, names, warehouse, seconds=90):
@@ -28,14 +24,13 @@ def _wait_for_deployments(client, names, warehouse, seconds=90):
     raise AssertionError(f"deployments {names} not registered within {seconds} s")
 
 
+@pytest.mark.cli  # `cakupan serve` on the bare server: it makes the writer limit itself (no `cakupan_command`)
 def test_serve_schedules_nightly_and_runs_a_backfill_on_demand(prefect_server, landing, tmp_path, stop_started_process):
     warehouse = tmp_path / "served" / "cakupan.duckdb"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "CAKUPAN_PII_KEY": "served-key-for-tests-32-bytes-or-more",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    serving = subprocess.Popen(
-        [CAKUPAN, "serve", "--landing", str(landing), "--warehouse", str(warehouse)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    command = Command(prefect_server)
+    env = command.env({"PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    serving = command.start("serve", "--landing", landing, "--warehouse", warehouse, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
             deployments = _wait_for_deployments(client, ["nightly", "backfill"], warehouse)

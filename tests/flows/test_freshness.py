@@ -1,16 +1,10 @@
 """A nightly checks the deliveries: late warns and completes, stale publishes then fails."""
 
 import logging
-import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 from cakupan.flows.nightly import nightly
 from cakupan.warehouse.connection import connect
-
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 
 
 def run_row(warehouse):
@@ -47,16 +41,12 @@ def test_a_late_kind_warns_records_late_posts_an_artifact_and_completes(
 
 
 def test_a_stale_nightly_publishes_then_exits_1_with_one_line(
-    prefect_api, tmp_landing, write_extract, employer, enrolment, tmp_path
+    cakupan_command, tmp_landing, write_extract, employer, enrolment, tmp_path
 ):
     warehouse = str(tmp_path / "w.duckdb")
     write_extract("employers_20250301.csv", [employer(1)])
     write_extract("enrolments_20250305.csv", [enrolment(1)])
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "CAKUPAN_PII_KEY": "cli-key-for-tests-32-bytes-or-more"}
-    result = subprocess.run(
-        [CAKUPAN, "nightly", "--as-of", "2025-03-05", "--landing", str(tmp_landing), "--warehouse", warehouse],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
+    result = cakupan_command("nightly", "--as-of", "2025-03-05", "--landing", tmp_landing, "--warehouse", warehouse)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "error: employers extract stale: newest 2025-03-01, 4 days before 2025-03-05" in result.stderr

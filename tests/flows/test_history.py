@@ -1,10 +1,9 @@
 """The flows publish into history.*: nightlies and backfills append; mart.* equals the latest."""
 
 import re
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
+
+import pytest
 
 from cakupan.flows.backfill import backfill
 from cakupan.flows.nightly import nightly
@@ -73,17 +72,18 @@ def test_three_nightlies_and_a_backfill_each_append_a_publication(
         ]
 
 
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 HEADLINE_VALUE = re.compile(r'<div class="value">(.*?)</div>')
 EXPORTS = [f"{table}.csv" for table in HISTORY_TABLES]
 
 
-def report_command(*args):
-    return subprocess.run([CAKUPAN, "report", *args], capture_output=True, text=True, timeout=300)
+@pytest.fixture
+def report_command(embedded_command):
+    """The real `cakupan report` with these options."""
+    return lambda *args: embedded_command("report", *args)
 
 
 def test_report_as_of_reproduces_the_report_written_that_night(
-    prefect_api, pii_key, tmp_landing, write_extract, employer, enrolment, tmp_path
+    prefect_api, report_command, pii_key, tmp_landing, write_extract, employer, enrolment, tmp_path
 ):
     warehouse, report = tmp_path / "w.duckdb", tmp_path / "report"
     write_extract("employers_20250301.csv", [employer(1)])

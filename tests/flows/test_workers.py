@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from cakupan.warehouse.connection import connect
+from tests.support import TEST_SECRET, Command
 
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 DASK = str(Path(sys.executable).with_name("dask"))
-KEY = "workers-test-key-0123456789abcdefghijklmnop"
 MARTS = ("coverage_city_year", "coverage_sector_year", "coverage_district_year", "employer_compliance")
 START, END = "2025-03-01", "2025-03-12"
 
@@ -42,16 +41,14 @@ def loaded_files(warehouse: Path) -> dict[str, int]:
     return audit
 
 
-def backfill(landing: Path, warehouse: Path, api_url: str, *options: str, env: dict | None = None,
+def backfill(command: Command, landing: Path, warehouse: Path, *options: str, env: dict | None = None,
              wait: bool = True, resume: bool = False):
-    merged = {**os.environ, "CAKUPAN_PII_KEY": KEY, "PREFECT_API_URL": api_url, **(env or {})}
-    merged = {name: value for name, value in merged.items() if value is not None}
-    args = [CAKUPAN, "backfill", "--start", START, "--end", END, "--landing", str(landing),
-            "--warehouse", str(warehouse), *options, *(["--resume"] if resume else [])]
+    args = ["backfill", "--start", START, "--end", END, "--landing", landing, "--warehouse", warehouse,
+            *options, *(["--resume"] if resume else [])]
     if not wait:
-        return subprocess.Popen(args, env=merged, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
-    return subprocess.run(args, env=merged, capture_output=True, text=True, timeout=300)
+        return command.start(*args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    return command(*args, env=env)
 
 
 def _free_port() -> int:
@@ -113,7 +110,7 @@ def dask_cluster(tmp_path, stop_started_process):
     def start(worker_env: dict | None = None, scheduler_env: dict | None = None) -> DaskCluster:
         root = tmp_path / f"dask-{len(started)}"
         root.mkdir()
-        started.append(DaskCluster(root, {"CAKUPAN_PII_KEY": KEY, **(worker_env or {})}, scheduler_env or {}))
+        started.append(DaskCluster(root, {"CAKUPAN_PII_KEY": TEST_SECRET, **(worker_env or {})}, scheduler_env or {}))
         return started[-1]
 
     yield start
@@ -121,16 +118,16 @@ def dask_cluster(tmp_path, stop_started_process):
         cluster.stop(stop_started_process)
 
 
-def test_tables_are_the_same_for_one_two_default_workers_and_dask(prefect_server, landing, tmp_path, dask_cluster):
-    one = backfill(landing, tmp_path / "one" / "w.duckdb", prefect_server, "--workers", "1")
+def test_tables_are_the_same_for_one_two_default_workers_and_dask(cakupan_command, landing, tmp_path, dask_cluster):
+    one = backfill(cakupan_command, landing, tmp_path / "one" / "w.duckdb", "--workers", "1")
     assert one.returncode == 0, one.stderr
     expected = published(tmp_path / "one" / "w.duckdb")
     assert all(expected.values())
 
-    two = backfill(landing, tmp_path / "two" / "w.duckdb", prefect_server, "--workers", "2")
-    default = backfill(landing, tmp_path / "default" / "w.duckdb", prefect_server, env={"CAKUPAN_WORKERS": None})
+    two = backfill(cakupan_command, landing, tmp_path / "two" / "w.duckdb", "--workers", "2")
+    default = backfill(cakupan_command, landing, tmp_path / "default" / "w.duckdb", env={"CAKUPAN_WORKERS": None})
     cluster = dask_cluster()
-    on_dask = backfill(landing, tmp_path / "dask" / "w.duckdb", prefect_server, "--dask-address", cluster.address)
+    on_dask = backfill(cakupan_command, landing, tmp_path / "dask" / "w.duckdb", "--dask-address", cluster.address)
     for run, name in [(two, "two"), (default, "default"), (on_dask, "dask")]:
         assert run.returncode == 0, f"{name}: {run.stderr}"
         assert published(tmp_path / name / "w.duckdb") == expected, name
@@ -143,12 +140,12 @@ def test_tables_are_the_same_for_one_two_default_workers_and_dask(prefect_server
 
 
 def test_a_killed_dask_worker_fails_the_run_naming_its_files_and_resume_completes(
-    prefect_server, landing, tmp_path, dask_cluster
+    cakupan_command, landing, tmp_path, dask_cluster
 ):
     # No second try on another worker: the kill must show as the run's failure.
     cluster = dask_cluster(scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
     warehouse = tmp_path / "w" / "w.duckdb"
-    run = backfill(landing, warehouse, prefect_server, "--dask-address", cluster.address, wait=False)
+    run = backfill(cakupan_command, landing, warehouse, "--dask-address", cluster.address, wait=False)
     victim = None
     with cluster.client() as client:
         deadline = time.monotonic() + 120
@@ -172,10 +169,10 @@ def test_a_killed_dask_worker_fails_the_run_naming_its_files_and_resume_complete
     assert len(partly) < 24
 
     # the other worker finishes it
-    resumed = backfill(landing, warehouse, prefect_server, "--dask-address", cluster.address, resume=True)
+    resumed = backfill(cakupan_command, landing, warehouse, "--dask-address", cluster.address, resume=True)
     assert resumed.returncode == 0, resumed.stderr
     assert len(loaded_files(warehouse)) == 24
-    reference = backfill(landing, tmp_path / "ref" / "w.duckdb", prefect_server, "--workers", "1")
+    reference = backfill(cakupan_command, landing, tmp_path / "ref" / "w.duckdb", "--workers", "1")
     assert reference.returncode == 0, reference.stderr
     assert published(warehouse) == published(tmp_path / "ref" / "w.duckdb")
 
@@ -194,9 +191,9 @@ def _worker_processes(parent: int) -> list[int]:
     return found
 
 
-def test_a_killed_local_worker_fails_the_run_and_resume_completes(prefect_server, landing, tmp_path):
+def test_a_killed_local_worker_fails_the_run_and_resume_completes(cakupan_command, landing, tmp_path):
     warehouse = tmp_path / "w" / "w.duckdb"
-    run = backfill(landing, warehouse, prefect_server, "--workers", "2", wait=False)
+    run = backfill(cakupan_command, landing, warehouse, "--workers", "2", wait=False)
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while not workers and time.monotonic() < deadline and run.poll() is None:
@@ -210,14 +207,14 @@ def test_a_killed_local_worker_fails_the_run_and_resume_completes(prefect_server
     assert "a worker failed on" in words and ".csv" in words and "Traceback" not in words
     assert len(loaded_files(warehouse)) < 24
 
-    resumed = backfill(landing, warehouse, prefect_server, "--workers", "2", resume=True)
+    resumed = backfill(cakupan_command, landing, warehouse, "--workers", "2", resume=True)
     assert resumed.returncode == 0, resumed.stderr
     assert len(loaded_files(warehouse)) == 24
 
 
-def test_a_killed_run_takes_its_worker_processes_with_it(landing, tmp_path):
+def test_a_killed_run_takes_its_worker_processes_with_it(embedded_command, landing, tmp_path):
     # embedded Prefect: a run killed holding the shared server's writer slot would hold it until its lease ends
-    run = backfill(landing, tmp_path / "w" / "w.duckdb", None, "--workers", "2", wait=False)
+    run = backfill(embedded_command, landing, tmp_path / "w" / "w.duckdb", "--workers", "2", wait=False)
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
@@ -232,9 +229,9 @@ def test_a_killed_run_takes_its_worker_processes_with_it(landing, tmp_path):
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived its run"
 
 
-def test_an_unreachable_dask_address_exits_2_before_any_work(prefect_server, landing, tmp_path):
+def test_an_unreachable_dask_address_exits_2_before_any_work(cakupan_command, landing, tmp_path):
     warehouse = tmp_path / "w" / "w.duckdb"
-    result = backfill(landing, warehouse, prefect_server, "--dask-address", f"tcp://127.0.0.1:{_free_port()}")
+    result = backfill(cakupan_command, landing, warehouse, "--dask-address", f"tcp://127.0.0.1:{_free_port()}")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--dask-address" in lines[0] and "no Dask scheduler answers" in lines[0]
@@ -242,11 +239,11 @@ def test_an_unreachable_dask_address_exits_2_before_any_work(prefect_server, lan
 
 
 def test_a_dask_worker_without_the_key_fails_the_run_and_stores_nothing_raw(
-    prefect_server, landing, tmp_path, dask_cluster
+    cakupan_command, landing, tmp_path, dask_cluster
 ):
     cluster = dask_cluster(worker_env={"CAKUPAN_PII_KEY": None})
     warehouse = tmp_path / "w" / "w.duckdb"
-    result = backfill(landing, warehouse, prefect_server, "--dask-address", cluster.address)
+    result = backfill(cakupan_command, landing, warehouse, "--dask-address", cluster.address)
     words = " ".join(result.stderr.split())
     assert result.returncode == 1, result.stdout + result.stderr
     assert "CAKUPAN_PII_KEY is not set" in words and "Traceback" not in words
@@ -259,15 +256,15 @@ def test_a_dask_worker_without_the_key_fails_the_run_and_stores_nothing_raw(
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])
-def test_a_bad_worker_count_is_refused_in_one_line(prefect_server, landing, tmp_path, value):
-    result = backfill(landing, tmp_path / "w.duckdb", prefect_server, env={"CAKUPAN_WORKERS": value})
+def test_a_bad_worker_count_is_refused_in_one_line(cakupan_command, landing, tmp_path, value):
+    result = backfill(cakupan_command, landing, tmp_path / "w.duckdb", env={"CAKUPAN_WORKERS": value})
     assert result.returncode == 2
     assert "CAKUPAN_WORKERS" in result.stderr or "--workers" in result.stderr
     assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_raw_rows_staged_on_dask_workers_killed_with_their_run_are_removed_by_the_next_run(
-    landing, tmp_path, dask_cluster
+    embedded_command, landing, tmp_path, dask_cluster
 ):
     from tests.faults.test_scratch import leftovers, staged_rows
 
@@ -276,7 +273,7 @@ def test_raw_rows_staged_on_dask_workers_killed_with_their_run_are_removed_by_th
     cluster = dask_cluster(worker_env={"TMPDIR": str(tmpdir)})
     warehouse = tmp_path / "w" / "w.duckdb"
     # embedded Prefect: a run killed holding the shared server's writer slot would hold it until its lease ends
-    run = backfill(landing, warehouse, None, "--dask-address", cluster.address, wait=False)
+    run = backfill(embedded_command, landing, warehouse, "--dask-address", cluster.address, wait=False)
     deadline = time.monotonic() + 300
     while not staged_rows(warehouse.parent, tmpdir) and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.01)
@@ -289,7 +286,7 @@ def test_raw_rows_staged_on_dask_workers_killed_with_their_run_are_removed_by_th
     assert staged, "the kill came before or after preparation"
     assert all(path.is_relative_to(warehouse.parent / "scratch") for path in staged), staged
 
-    again = backfill(landing, warehouse, None, "--workers", "1", env={"TMPDIR": str(tmpdir)})
+    again = backfill(embedded_command, landing, warehouse, "--workers", "1", env={"TMPDIR": str(tmpdir)})
     assert again.returncode == 0, again.stderr
     assert len(loaded_files(warehouse)) == 24
     assert leftovers(warehouse, tmpdir) == []

@@ -17,6 +17,7 @@ def _bytes_of(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
     arguments = dict(start=date(2025, 3, 1), end=date(2025, 3, 10), scale=0.01, faults=0.05)
     generate(tmp_path / "first", seed=11, **arguments)
@@ -98,6 +99,7 @@ def test_progress_reports_days_done_up_to_the_total(window_run):
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
+@pytest.mark.slow
 def test_the_extracts_of_a_date_do_not_depend_on_the_window(window_run, tmp_path):
     long, _ = window_run
     generate(tmp_path, date(2025, 1, 20), date(2025, 2, 10), scale=0.01, seed=4)
@@ -128,12 +130,13 @@ def test_a_single_day_is_an_initial_load_only(tmp_path):
     assert summary.rows["enrolments"] > 0
 
 
+@pytest.mark.slow
 def test_clean_landing_passes_the_pipelines_own_validation(clean_landing, ingest, warehouse):
     """The same rows through the project's reader and GX suites: nothing quarantined or rejected."""
-    from cakupan.warehouse.pii import PiiKey
+    from tests.support import TEST_KEY
 
     names = sorted(p.name for p in clean_landing.folder.iterdir())
-    outcomes = list(ingest(clean_landing.folder, warehouse, names, PiiKey(b"generator-test")).values())
+    outcomes = list(ingest(clean_landing.folder, warehouse, names, TEST_KEY).values())
     assert len(outcomes) == len(names)
     assert {o.status for o in outcomes} == {"LOADED"}
     assert sum(o.rows_quarantined for o in outcomes) == 0

@@ -3,6 +3,8 @@
 import ast
 from importlib import resources
 
+import pytest
+
 ORDER = ["extracts", "audit", "discover", "read", "validate", "pseudonymise", "worker", "load"]
 
 
@@ -49,6 +51,7 @@ def test_stages_import_only_earlier_stages_and_no_prefect():
     assert wrong == []
 
 
+@pytest.mark.slow
 def test_great_expectations_is_imported_only_to_validate():
     """GX takes seconds to import: a run's process whose workers validate never needs it."""
     import subprocess

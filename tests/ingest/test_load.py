@@ -74,7 +74,7 @@ def test_counts_reconcile_and_are_audited(
         ).fetchall()
     assert audit == [(LOADED, None, 5, 2, 2, 1, "run-1")]
     assert quarantine == [(4, ["npp_format"]), (5, ["field_count"])]
-    assert raw == [("00000001", 1, "2025-01-02", 12), ("00000002", 2, "2025-01-02", 12)]
+    assert raw == [("00000001", 1, "2025-01-02", 10), ("00000002", 2, "2025-01-02", 10)]
 
 
 def test_enrolments_hashed_and_typed(
@@ -90,12 +90,13 @@ def test_enrolments_hashed_and_typed(
         ).fetchall()
         fingerprints = con.execute("select fingerprint from audit.pii_key").fetchall()
     assert stored == [
-        (pii_key.digest(row["kpj"]), pii_key.digest(row["nik"]), "00000001", 3500000,
-         "2021-03-01", "2024-06-30", "2024-12-30 10:00:00")
+        (pii_key.digest(row["kpj"]), pii_key.digest(row["nik"]), "10000001", 4000000,
+         "2024-01-01", "2024-06-30", "2025-01-02 08:00:00")
     ]
     assert fingerprints == [(pii_key.fingerprint,)]
 
 
+@pytest.mark.slow
 def test_changed_redelivery_supersedes_and_rejected_one_stops_old_rows(
     ingest, warehouse, tmp_landing, write_extract, employer, pii_key
 ):
@@ -179,6 +180,7 @@ def test_missing_key_refused_before_anything_is_written(
         assert con.execute("select count(*) from audit.extract_files").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_a_different_key_is_refused_and_nothing_written(
     ingest, warehouse, tmp_landing, write_extract, enrolment, pii_key
 ):
@@ -220,6 +222,7 @@ with connect(warehouse) as con:
 """
 
 
+@pytest.mark.slow
 def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
     ingest, warehouse, tmp_path, tmp_landing, write_extract, employer, enrolment, pii_key
 ):
@@ -260,6 +263,7 @@ def test_process_killed_mid_load_leaves_no_partial_file_and_rerun_completes(
         assert json.loads(con.execute("select record from audit.quarantine").fetchone()[0])["npp"] == "0000"
 
 
+@pytest.mark.slow
 def test_good_files_load_and_bad_ones_are_rejected_in_one_chunk(
     ingest, warehouse, tmp_landing, write_extract, employer, enrolment, pii_key
 ):

@@ -5,6 +5,8 @@ still changing is neither loaded nor rejected, and the next run takes it."""
 import os
 import time
 
+import pytest
+
 import cakupan.ingest.discover as discovery
 from cakupan.ingest.audit import LOADED, UNSETTLED
 from cakupan.ingest.discover import discover, plan
@@ -52,6 +54,7 @@ def test_a_file_that_changes_while_discovery_hashes_it_is_not_settled(
     assert found.selected == [] and found.unsettled == [path.name]
 
 
+@pytest.mark.slow
 def test_a_file_changed_between_discovery_and_reading_is_neither_loaded_nor_rejected(
     warehouse, tmp_path, tmp_landing, write_extract, enrolment, pii_key
 ):

@@ -63,6 +63,7 @@ def ingested(ingest, warehouse, landing, key, **plan_options):
     return outcomes, tables
 
 
+@pytest.mark.slow
 def test_parts_give_what_one_slice_gives(ingest, tmp_path, troubled_landing, pii_key, monkeypatch):
     whole, expected = ingested(ingest, tmp_path / "whole.duckdb", troubled_landing, pii_key,
                                pages=tmp_path / "whole-pages")

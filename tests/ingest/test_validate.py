@@ -260,6 +260,7 @@ def test_employers_with_one_npp_in_one_file_are_conflicting_duplicates():
     }
 
 
+@pytest.mark.slow
 def test_one_key_in_different_files_is_no_duplicate():
     frame = pd.DataFrame(
         [enrolment_row(_file="enrolments_20250301.csv"),
@@ -321,6 +322,7 @@ def test_text_in_any_pandas_text_dtype_gives_the_same_failures(dtype):
     }
 
 
+@pytest.mark.slow
 def test_an_expectation_that_raises_is_a_validation_crash():
     frame = pd.DataFrame([enrolment_row()], dtype="str").drop(columns="status")
 
@@ -409,6 +411,7 @@ def pandas_engine_failures(kind, frame):
     return {row: sorted(rules) for row, rules in failures.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["employers", "enrolments"])
 def test_sql_and_pandas_engines_flag_the_same_rows_with_the_same_rules(kind):
     frame = hostile_frame(kind)

@@ -180,9 +180,9 @@ def marts(tmp_path: Path):
     con.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def written_report(tmp_path_factory):
-    """(connection, ReportFiles) of the hand-made marts, written once for tests that only read."""
+    """(connection, ReportFiles) of the hand-made marts, written once for the tests that only read."""
     folder = tmp_path_factory.mktemp("written_report")
     con = open_warehouse_with_marts(folder / "cakupan.duckdb")
     files = write_report(con, folder / "report")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cakupan.config import report_dir
+from tests.support import TEST_SECRET
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,7 +33,7 @@ def small_warehouse(prefect_api, generated_landing, tmp_path_factory) -> Path:
 
     warehouse = tmp_path_factory.mktemp("browser") / "cakupan.duckdb"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("CAKUPAN_PII_KEY", "browser-test-key-for-tests-32-bytes-or-more")
+        env.setenv("CAKUPAN_PII_KEY", TEST_SECRET)
         state = nightly(as_of=date(2025, 3, 12), landing=str(generated_landing), warehouse=str(warehouse),
                         return_state=True)
     assert state.is_completed(), state.message

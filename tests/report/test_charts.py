@@ -62,6 +62,7 @@ def test_city_bars_are_as_tall_as_the_coverage_and_say_it(published):
     assert png_size(chart.png)[0] == 1000
 
 
+@pytest.mark.slow
 def test_sector_bars_follow_the_table_order_and_names_are_whole(published):
     sectors = published["coverage_sector_year"].frame
     ordered = sectors[sectors["year"] == 2025].sort_values(

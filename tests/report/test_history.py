@@ -76,6 +76,7 @@ def published_before(marts):
     return marts
 
 
+@pytest.mark.slow
 def test_each_headline_shows_its_change_since_the_previous_as_of(published_before, tmp_path):
     page = (write_report(published_before, tmp_path / "report").index).read_text()
 
@@ -89,6 +90,7 @@ def test_each_headline_shows_its_change_since_the_previous_as_of(published_befor
     assert "Sebagaimana diterbitkan (as published) 1 Januari 2026 09:00 UTC oleh run nightly current" in page
 
 
+@pytest.mark.slow
 def test_the_history_chart_has_one_point_per_published_as_of(published_before, tmp_path):
     files = write_report(published_before, tmp_path / "report")
     page = files.index.read_text()
@@ -100,6 +102,7 @@ def test_the_history_chart_has_one_point_per_published_as_of(published_before, t
     assert rates["coverage_rate"].tolist() == pytest.approx([1500 / 8000, 1627 / 8000])  # the latest per as_of
 
 
+@pytest.mark.slow
 def test_without_history_there_is_no_change_and_no_history_chart(written_report):
     _, files = written_report
     page = files.index.read_text()
@@ -107,6 +110,7 @@ def test_without_history_there_is_no_change_and_no_history_chart(written_report)
     assert "per terbitan" not in page and "city_coverage_history.png" not in [p.name for p in files.charts]
 
 
+@pytest.mark.slow
 def test_the_report_as_of_a_day_shows_that_publication_and_its_own_change(published_before, tmp_path):
     files = write_report(published_before, tmp_path / "then", as_published_on=date(2025, 12, 15))
     page = files.index.read_text()
@@ -125,6 +129,7 @@ def record_nightly(con, freshness: str, newest: dict[str, date]) -> None:
                     [f"{kind}_{extract_date:%Y%m%d}.csv", kind, extract_date])
 
 
+@pytest.mark.slow
 def test_a_late_kind_puts_a_banner_with_its_facts_on_the_page(marts, tmp_path):
     record_nightly(marts, "late", {"employers": date(2025, 12, 31), "enrolments": date(2025, 12, 29)})
     page = write_report(marts, tmp_path / "report").index.read_text()
@@ -134,6 +139,7 @@ def test_a_late_kind_puts_a_banner_with_its_facts_on_the_page(marts, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_stale_kind_comes_first_and_stands_out(marts, tmp_path):
     record_nightly(marts, "stale", {"employers": date(2025, 12, 29), "enrolments": date(2025, 12, 20)})
     page = write_report(marts, tmp_path / "report").index.read_text()
@@ -145,6 +151,7 @@ def test_a_stale_kind_comes_first_and_stands_out(marts, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_fresh_deliveries_put_no_banner(marts, tmp_path):
     record_nightly(marts, "fresh", {"employers": date(2025, 12, 30), "enrolments": date(2025, 12, 31)})
     assert BANNERS.findall(write_report(marts, tmp_path / "report").index.read_text()) == []

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from cakupan.report.data import read_published, read_sector_names_en, read_target_path
 from cakupan.report.page import build_page, headline_figures
@@ -33,6 +34,7 @@ def test_headline_without_a_target():
     assert "carried forward" not in figures[0].note
 
 
+@pytest.mark.slow
 def test_english_sector_names_are_shown_when_ref_sectors_is_loaded(marts):
     marts.execute("create table ref.sectors (sector varchar, sector_name varchar, sector_name_en varchar)")
     marts.execute("insert into ref.sectors values ('C', 'Industri Pengolahan', 'Manufacturing')")

@@ -1,7 +1,10 @@
+import pytest
+
 from cakupan.report.summary import report_markdown
 from cakupan.report.writer import write_report
 
 
+@pytest.mark.slow
 def test_summary_gives_the_latest_year_against_target_and_the_files(marts, tmp_path):
     out = tmp_path / "report"
     write_report(marts, out)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 
 from cakupan.report.summary import report_markdown
 from cakupan.report.writer import write_report
@@ -234,6 +235,7 @@ def test_no_identifier_like_string_in_any_file(written_report):
         assert "3573014506900001" not in text, name  # the hashed value held in raw.enrolments
 
 
+@pytest.mark.slow
 def test_each_run_replaces_its_files_and_leaves_others_alone(marts, tmp_path):
     out = tmp_path / "report"
     out.mkdir()
@@ -248,6 +250,7 @@ def test_each_run_replaces_its_files_and_leaves_others_alone(marts, tmp_path):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_marts_emptied_later_leave_no_stale_chart(marts, tmp_path):
     out = tmp_path / "report"
     write_report(marts, out)

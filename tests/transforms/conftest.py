@@ -8,7 +8,6 @@ HMAC -> load), so every definition is tested on data that passed the pipeline's 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,25 +16,17 @@ import duckdb
 import pytest
 
 from cakupan.config import ReferenceFiles
-from cakupan.ingest.extracts import SPEC_COLUMNS
 from cakupan.transforms import build
 from cakupan.transforms.explain import Explanation, explain
 from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.publications import Publication, PublishedRecord
-from cakupan.warehouse.pii import PiiKey
 from cakupan.warehouse.reference import load_reference
+from tests.support import TEST_KEY, employer_row, enrolment_row, kpj, nik
 
-TEST_KEY = PiiKey(b"cakupan transforms test key")
 SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
-
-
-def nik(n: int) -> str:
-    """A well-formed NIK of Kota Malang (3573...), distinct per n."""
-    return f"3573011501{n:06d}"
-
-
-def kpj(n: int) -> str:
-    return f"{n:011d}"
+# The tests here build rows with the shared builders, by the names of what they model.
+employer, account = employer_row, enrolment_row
+__all__ = ["SECTIONS", "Pipeline", "account", "employer", "hashed", "kpj", "nik"]
 
 
 def hashed(value: str) -> str:
@@ -43,64 +34,18 @@ def hashed(value: str) -> str:
     return TEST_KEY.digest(value)
 
 
-def employer(npp: str, **fields) -> dict:
-    """An employer row with valid defaults (a KECIL manufacturer in KLOJEN)."""
-    row = {
-        "npp": npp,
-        "name": f"PT Contoh {npp}",
-        "kbli": "10110",
-        "district": "KLOJEN",
-        "size_class": "KECIL",
-        "reported_workers": 10,
-        "registered_on": "2020-01-01",
-        "status": "AKTIF",
-        "updated_at": None,  # None: the morning of the extract date
-    }
-    return row | fields
-
-
-def account(kpj_number: str, nik_number: str, segment: str = "PU", **fields) -> dict:
-    """A membership account row with valid defaults for its segment, active since 2024-01-01."""
-    wage_earner = segment in ("PU", "JAKON")
-    row = {
-        "kpj": kpj_number,
-        "nik": nik_number,
-        "npp": "10000001" if wage_earner else None,
-        "segment": segment,
-        "kbli": None if wage_earner else "47111",
-        "district": "KLOJEN",
-        "programs": "JKK|JKM|JHT|JP" if wage_earner else "JKK|JKM",
-        "wage": 4_000_000,
-        "contribution_source": "EMPLOYER" if wage_earner else "SELF",
-        "start_date": "2024-01-01",
-        "end_date": None,
-        "status": "AKTIF",
-        "updated_at": None,
-    }
-    row |= fields
-    if "status" not in fields and row["end_date"] is not None:
-        row["status"] = "NONAKTIF"
-    return row
-
-
 @dataclass
 class Pipeline:
     con: duckdb.DuckDBPyConnection
     folder: Path
     ingest: Callable
+    write_extract: Callable
 
     def deliver(self, kind: str, extract_date: str, rows: list[dict] = ()) -> str:
         """Write one extract file (a delta) and ingest it as the pipeline does (read, GX
         validation, HMAC, load); a re-delivery replaces it. Every row must pass the rules."""
         file_name = f"{kind}_{extract_date.replace('-', '')}.csv"
-        columns = SPEC_COLUMNS[kind]
-        morning = f"{extract_date} 08:00:00"
-        with (self.folder / file_name).open("w", newline="") as out:
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(columns)
-            for row in rows:
-                values = {**row, "updated_at": row["updated_at"] or morning}
-                writer.writerow(["" if values[c] is None else values[c] for c in columns])
+        self.write_extract(file_name, rows)
         (outcome,) = self.ingest(self.folder, self.con, [file_name], TEST_KEY, "test").values()
         assert (outcome.status, outcome.rows_loaded) == ("LOADED", len(rows)), self.rows(
             "select row_number, rules from audit.quarantine where file_name = ?", [file_name]
@@ -154,8 +99,8 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(warehouse, tmp_landing, ingest) -> Pipeline:
+def pipeline(warehouse, tmp_landing, ingest, write_extract) -> Pipeline:
     con = open_warehouse(warehouse)
     load_reference(con, ReferenceFiles())
-    yield Pipeline(con, tmp_landing, ingest)
+    yield Pipeline(con, tmp_landing, ingest, write_extract)
     con.close()

@@ -74,6 +74,7 @@ def test_published_columns_and_types_match_the_interface(pipeline):
     ]
 
 
+@pytest.mark.slow
 def test_a_failing_model_leaves_the_previous_published_tables_intact(pipeline):
     pipeline.deliver("employers", "2025-06-30", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-06-30", [account(kpj(1), nik(1))])
@@ -92,6 +93,7 @@ def test_a_failing_model_leaves_the_previous_published_tables_intact(pipeline):
     pipeline.con.execute("rollback")
 
 
+@pytest.mark.slow
 def test_rebuilding_from_the_same_loaded_data_gives_identical_tables(pipeline):
     pipeline.deliver("employers", "2025-06-30", [employer("10000001"), employer("10000002", kbli="47111")])
     pipeline.deliver("enrolments", "2025-06-30", [

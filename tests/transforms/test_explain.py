@@ -4,6 +4,8 @@ that cause it."""
 
 from itertools import combinations
 
+import pytest
+
 from cakupan.report.writer import write_report
 from cakupan.transforms.explain import EFFECTS, LEVELS, MEASURES, explain_years
 
@@ -28,6 +30,7 @@ def assert_bridge_adds_up(explanation) -> None:
         assert row.p0 + sum(row.effects().values()) == row.p1, row
 
 
+@pytest.mark.slow
 def test_a_redelivery_changing_one_account_in_a_past_year_moves_only_corrected_by_that_person(pipeline):
     pipeline.deliver("employers", "2025-03-01", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2))])
@@ -56,6 +59,7 @@ def test_a_redelivery_changing_one_account_in_a_past_year_moves_only_corrected_b
     assert [f.effect for f in explanation.files] == ["corrected", "backdated"]  # the new day: newer, moved nothing in 2024
 
 
+@pytest.mark.slow
 def test_a_file_dated_before_p0s_as_of_delivered_after_p0_is_only_late(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     pipeline.deliver("enrolments", "2025-03-03", [account(kpj(2), nik(2))])
@@ -73,6 +77,7 @@ def test_a_file_dated_before_p0s_as_of_delivered_after_p0_is_only_late(pipeline)
     assert explanation.ref_date0 == explanation.ref_date1
 
 
+@pytest.mark.slow
 def test_a_new_file_registering_accounts_before_and_after_p0s_reference_date_is_backdated_and_new_period(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     p0 = pipeline.publish("p0")
@@ -95,6 +100,7 @@ def test_a_new_file_registering_accounts_before_and_after_p0s_reference_date_is_
     assert moved(pipeline.explain(2024, p0, p1)) == {}
 
 
+@pytest.mark.slow
 def test_a_rejected_redelivery_of_a_counted_file_removes_its_rows_as_corrected(pipeline):
     pipeline.deliver("employers", "2025-03-02", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2), "BPU")])
@@ -110,6 +116,7 @@ def test_a_rejected_redelivery_of_a_counted_file_removes_its_rows_as_corrected(p
     assert files_behind(explanation) == [("corrected", withdrawn, 0, 2, True)]
 
 
+@pytest.mark.slow
 def test_two_publications_of_the_same_files_have_every_effect_zero(pipeline):
     pipeline.deliver("employers", "2025-03-01", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2), "BPU")])
@@ -123,6 +130,7 @@ def test_two_publications_of_the_same_files_have_every_effect_zero(pipeline):
         assert explanation.row("city").p0 == explanation.row("city").p1 == 2
 
 
+@pytest.mark.slow
 def test_on_nightlies_with_redeliveries_s0_and_s4_are_the_published_rows_and_every_bridge_adds_up(pipeline):
     people = [account(kpj(n), nik(n), start_date=f"202{n % 3 + 2}-0{n % 9 + 1}-10",
                       segment="BPU" if n % 4 == 0 else "PU", district=("KLOJEN", "SUKUN", "LOWOKWARU")[n % 3])
@@ -154,6 +162,7 @@ def test_on_nightlies_with_redeliveries_s0_and_s4_are_the_published_rows_and_eve
     ]
 
 
+@pytest.mark.slow
 def test_an_employer_changing_sector_moves_its_workers_between_two_sectors_and_not_the_city(pipeline):
     pipeline.deliver("employers", "2025-03-01", [employer("10000001", kbli="10110")])  # C: manufacturing
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(n), nik(n)) for n in range(1, 4)])
@@ -171,6 +180,7 @@ def test_an_employer_changing_sector_moves_its_workers_between_two_sectors_and_n
     assert {e: -v for e, v in manufacturing.effects().items()} == trade.effects()
 
 
+@pytest.mark.slow
 def test_a_publication_from_before_the_record_of_files_is_explained_as_not_known(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     p0 = pipeline.publish("p0")
@@ -193,6 +203,7 @@ def test_a_publication_from_before_the_record_of_files_is_explained_as_not_known
 # --- the report: the city's bridge beside the headline change ---
 
 
+@pytest.mark.slow
 def test_the_report_shows_the_city_bridge_and_its_largest_effect_when_the_figure_moved(pipeline, tmp_path):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2))])
     pipeline.publish("p0")
@@ -214,6 +225,7 @@ def test_the_report_shows_the_city_bridge_and_its_largest_effect_when_the_figure
         assert f'id="city_bridge-wide-bar-{step}"' in page and f'id="city_bridge-narrow-bar-{step}"' in page
 
 
+@pytest.mark.slow
 def test_the_report_has_no_bridge_when_the_figure_did_not_move(pipeline, tmp_path):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     pipeline.publish("p0")
@@ -227,6 +239,7 @@ def test_the_report_has_no_bridge_when_the_figure_did_not_move(pipeline, tmp_pat
     assert "chart-city_bridge" not in page and "Mengapa cakupan" not in page
 
 
+@pytest.mark.slow
 def test_a_workforce_estimate_changed_between_publications_is_stated_beside_unmoved_counts(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     p0 = pipeline.publish("p0")

@@ -4,21 +4,21 @@ subprocess, its CSV, JSON and terminal table, and its usage errors."""
 import csv
 import io
 import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from .conftest import account, employer, kpj, nik
 
-CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 HEADER = "level,key,measure,p0,corrected,late,backdated,new_period,p1"
 
 
-def explain_command(warehouse, *args):
-    return subprocess.run([CAKUPAN, "explain", "--warehouse", str(warehouse), *args],
-                          capture_output=True, text=True, timeout=300)
+@pytest.fixture
+def explain_command(embedded_command):
+    """explain_command(warehouse, *options): the real `cakupan explain` of that warehouse."""
+
+    def run(warehouse, *args):
+        return embedded_command("explain", "--warehouse", warehouse, *args)
+
+    return run
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def corrected_warehouse(pipeline, warehouse):
     return warehouse
 
 
-def test_csv_has_the_header_and_one_adding_row_per_level_key_and_measure(corrected_warehouse):
+def test_csv_has_the_header_and_one_adding_row_per_level_key_and_measure(explain_command, corrected_warehouse):
     result = explain_command(corrected_warehouse, "--year", "2024", "--from", "p0", "--to", "p1", "--format", "csv")
 
     assert result.returncode == 0, result.stderr
@@ -50,7 +50,7 @@ def test_csv_has_the_header_and_one_adding_row_per_level_key_and_measure(correct
     assert "district,KLOJEN,covered,2,-1,0,0,0,1" in lines
 
 
-def test_defaults_are_the_latest_publication_and_the_previous_with_another_as_of(corrected_warehouse):
+def test_defaults_are_the_latest_publication_and_the_previous_with_another_as_of(explain_command, corrected_warehouse):
     result = explain_command(corrected_warehouse, "--year", "2024", "--by", "city", "--format", "csv")
 
     assert result.returncode == 0, result.stderr
@@ -63,7 +63,7 @@ def test_defaults_are_the_latest_publication_and_the_previous_with_another_as_of
     ]
 
 
-def test_json_names_the_files_behind_each_effect(corrected_warehouse):
+def test_json_names_the_files_behind_each_effect(explain_command, corrected_warehouse):
     result = explain_command(corrected_warehouse, "--year", "2025", "--from", "2025-03-01", "--format", "json")
 
     assert result.returncode == 0, result.stderr
@@ -80,7 +80,7 @@ def test_json_names_the_files_behind_each_effect(corrected_warehouse):
     assert document["unknown"] is None and document["problems"] == []
 
 
-def test_the_terminal_table_shows_the_bridge_then_the_files(corrected_warehouse):
+def test_the_terminal_table_shows_the_bridge_then_the_files(explain_command, corrected_warehouse):
     result = explain_command(corrected_warehouse, "--year", "2024", "--by", "city")
 
     assert result.returncode == 0, result.stderr
@@ -98,7 +98,7 @@ def test_the_terminal_table_shows_the_bridge_then_the_files(corrected_warehouse)
     (["--by", "province"], "'province' is not one of city, sector, district"),
     (["--format", "xml"], "'xml' is not one of table, csv, json"),
 ])
-def test_a_publication_or_option_that_does_not_exist_is_a_usage_error_in_one_line(corrected_warehouse, args, message):
+def test_a_publication_or_option_that_does_not_exist_is_a_usage_error_in_one_line(explain_command, corrected_warehouse, args, message):
     if "--year" not in args:
         args = ["--year", "2024", *args]
     result = explain_command(corrected_warehouse, *args)

@@ -38,6 +38,7 @@ def test_history_columns_are_run_id_then_the_columns_of_the_mart(pipeline):
         assert kept == [("run_id", "VARCHAR"), *mart]
 
 
+@pytest.mark.slow
 def test_three_growing_nights_give_three_publications_equal_to_the_marts_of_each_moment(pipeline):
     pipeline.deliver("employers", "2025-03-01", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
@@ -65,6 +66,7 @@ def test_three_growing_nights_give_three_publications_equal_to_the_marts_of_each
     assert [row["covered"] for row in covered_2025] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_a_redelivery_that_moves_a_past_figure_is_a_change_and_the_old_figure_is_kept(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1)), account(kpj(2), nik(2))])
     pipeline.publish("before")
@@ -82,6 +84,7 @@ def test_a_redelivery_that_moves_a_past_figure_is_a_change_and_the_old_figure_is
     assert pipeline.one("select covered from mart.coverage_city_year where year = 2024")["covered"] == 1
 
 
+@pytest.mark.slow
 def test_a_publication_that_moves_no_figure_is_not_a_change_even_when_as_of_moves(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     assert pipeline.publish("first").changed is True  # the first publication always is
@@ -93,6 +96,7 @@ def test_a_publication_that_moves_no_figure_is_not_a_change_even_when_as_of_move
     assert pipeline.publish("new-person").changed is True
 
 
+@pytest.mark.slow
 def test_a_change_in_one_district_alone_is_a_change(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1), district="KLOJEN")])
     pipeline.publish("first")
@@ -101,6 +105,7 @@ def test_a_change_in_one_district_alone_is_a_change(pipeline):
     assert pipeline.publish("moved").changed is True
 
 
+@pytest.mark.slow
 def test_a_retried_run_that_publishes_again_appends_under_a_suffixed_id(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     pipeline.publish("run-a", flow="backfill")
@@ -112,6 +117,7 @@ def test_a_retried_run_that_publishes_again_appends_under_a_suffixed_id(pipeline
     assert published_by(pipeline, "run-a~2") == marts(pipeline)
 
 
+@pytest.mark.slow
 def test_a_failing_rebuild_appends_no_history(pipeline):
     pipeline.deliver("enrolments", "2025-03-01", [account(kpj(1), nik(1))])
     pipeline.publish("good")

@@ -58,6 +58,7 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path):
                             lock_path(warehouse).read_text())
 
 
+@pytest.mark.slow
 def test_a_waiting_writer_says_which_run_holds_the_warehouse_and_since_when(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     holder = _hold_in_other_process(warehouse, 60)

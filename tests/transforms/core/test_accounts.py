@@ -1,5 +1,7 @@
 """Current versions of accounts and employers, and the sector an account resolves to."""
 
+import pytest
+
 from ..conftest import account, employer, kpj, nik
 
 
@@ -15,6 +17,7 @@ def covered(pipeline, year: int = 2025) -> int:
     return pipeline.one("select covered from mart.coverage_city_year where year = ?", [year])["covered"]
 
 
+@pytest.mark.slow
 def test_a_stale_resend_with_an_older_updated_at_in_a_later_extract_does_not_win(pipeline):
     pipeline.deliver("employers", "2025-05-31", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-05-31", [
@@ -31,6 +34,7 @@ def test_a_stale_resend_with_an_older_updated_at_in_a_later_extract_does_not_win
     assert str(current["extract_date"]) == "2025-05-31"
 
 
+@pytest.mark.slow
 def test_on_a_tie_of_updated_at_the_later_extract_wins(pipeline):
     same_moment = "2025-05-20 10:00:00"
     pipeline.deliver("enrolments", "2025-05-31", [account(kpj(1), nik(1), updated_at=same_moment)])
@@ -42,6 +46,7 @@ def test_on_a_tie_of_updated_at_the_later_extract_wins(pipeline):
     assert str(pipeline.one("select extract_date from core.accounts")["extract_date"]) == "2025-06-30"
 
 
+@pytest.mark.slow
 def test_load_order_does_not_change_the_current_version(pipeline):
     # the later extract is loaded first (a backfill in reverse); the result is the same
     pipeline.deliver("enrolments", "2025-06-30", [
@@ -53,6 +58,7 @@ def test_load_order_does_not_change_the_current_version(pipeline):
     assert covered(pipeline, 2024) == 1  # active since 2024-01-01 until 2025-06-01
 
 
+@pytest.mark.slow
 def test_a_late_employer_resolves_the_sector_once_it_lands(pipeline):
     # account names npp 10000009 with its own kbli 56101 (I); a second account has no kbli
     pipeline.deliver("enrolments", "2025-05-31", [
@@ -73,6 +79,7 @@ def test_a_late_employer_resolves_the_sector_once_it_lands(pipeline):
     )["n"] == 0
 
 
+@pytest.mark.slow
 def test_an_employer_changing_sector_moves_its_workers_in_every_year(pipeline):
     pipeline.deliver("employers", "2024-06-30", [employer("10000001", kbli="10110")])  # C
     pipeline.deliver("enrolments", "2024-06-30", [account(kpj(1), nik(1), start_date="2023-03-01")])
@@ -83,6 +90,7 @@ def test_an_employer_changing_sector_moves_its_workers_in_every_year(pipeline):
     assert sector_counts(pipeline, 2025) == {"J": 1}
 
 
+@pytest.mark.slow
 def test_a_bpu_account_takes_its_own_kbli_even_with_an_employer_of_the_same_npp(pipeline):
     pipeline.deliver("employers", "2025-06-30", [employer("10000001", kbli="10110")])
     pipeline.deliver("enrolments", "2025-06-30", [account(kpj(1), nik(1), "BPU", kbli="96021")])  # S

@@ -1,5 +1,7 @@
 """A covered person counts once, in the category, sector and district of the primary account."""
 
+import pytest
+
 from ..conftest import account, employer, hashed, kpj, nik
 
 AS_OF = "2025-06-30"
@@ -19,6 +21,7 @@ def sectors(pipeline) -> dict[str, int]:
     return {row["sector"]: row["covered"] for row in rows}
 
 
+@pytest.mark.slow
 def test_a_person_with_pu_and_bpu_accounts_counts_once_as_formal(pipeline):
     pipeline.deliver("employers", AS_OF, [employer("10000001", kbli="10110")])  # C
     pipeline.deliver("enrolments", AS_OF, [
@@ -30,6 +33,7 @@ def test_a_person_with_pu_and_bpu_accounts_counts_once_as_formal(pipeline):
     assert sectors(pipeline) == {"C": 1}
 
 
+@pytest.mark.slow
 def test_of_two_pu_accounts_the_latest_start_wins(pipeline):
     pipeline.deliver("employers", AS_OF, [employer("10000001", kbli="10110"), employer("10000002", kbli="62010")])
     pipeline.deliver("enrolments", AS_OF, [
@@ -82,6 +86,7 @@ def test_bpu_paid_by_apbd_is_vulnerable_and_other_bpu_informal(pipeline):
     assert city(pipeline) == {"covered": 3, "covered_formal": 0, "covered_informal": 1, "covered_vulnerable": 2}
 
 
+@pytest.mark.slow
 def test_when_the_primary_account_ends_the_next_one_takes_over(pipeline):
     pipeline.deliver("employers", AS_OF, [employer("10000001", kbli="10110")])
     pipeline.deliver("enrolments", AS_OF, [

@@ -7,6 +7,7 @@ def city_2025(pipeline) -> dict:
     return pipeline.one("select * from mart.coverage_city_year where year = 2025")
 
 
+@pytest.mark.slow
 def test_city_counts_rate_gap_and_on_track_against_the_all_target(five_covered):
     five_covered.set_targets(2025, {"ALL": 0.2, "C": 0.5})
     five_covered.build()
@@ -19,6 +20,7 @@ def test_city_counts_rate_gap_and_on_track_against_the_all_target(five_covered):
     assert row["on_track"] is False
 
 
+@pytest.mark.slow
 def test_on_track_when_coverage_reaches_the_target_and_the_gap_is_never_negative(five_covered):
     five_covered.set_targets(2025, {"ALL": 0.1})
     five_covered.build()
@@ -27,6 +29,7 @@ def test_on_track_when_coverage_reaches_the_target_and_the_gap_is_never_negative
     assert row["on_track"] is True
 
 
+@pytest.mark.slow
 def test_gap_is_not_inflated_by_binary_noise_in_target_times_workforce(five_covered):
     five_covered.set_workforce(2025, {"C": (100, 60)})
     five_covered.set_targets(2025, {"ALL": 0.07})  # 0.07 x 100 = 7.000000000000001 in binary
@@ -34,6 +37,7 @@ def test_gap_is_not_inflated_by_binary_noise_in_target_times_workforce(five_cove
     assert city_2025(five_covered)["gap_workers"] == 2  # 7 - 5
 
 
+@pytest.mark.slow
 def test_a_year_without_target_has_null_target_gap_and_on_track(five_covered):
     five_covered.con.execute("delete from ref.targets where year = 2025")
     five_covered.build()
@@ -42,6 +46,7 @@ def test_a_year_without_target_has_null_target_gap_and_on_track(five_covered):
     assert row["coverage_rate"] == pytest.approx(5 / 30)
 
 
+@pytest.mark.slow
 def test_shipped_targets_start_in_2025_so_earlier_years_have_none(five_covered):
     five_covered.build()
     rows = five_covered.rows("select year, target_rate from mart.coverage_city_year order by year")

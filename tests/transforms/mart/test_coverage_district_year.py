@@ -1,10 +1,13 @@
 """District rows: all five per year, zero-filled, persons in their primary account's district."""
 
+import pytest
+
 from ..conftest import account, employer, kpj, nik
 
 DISTRICTS = ["BLIMBING", "KEDUNGKANDANG", "KLOJEN", "LOWOKWARU", "SUKUN"]
 
 
+@pytest.mark.slow
 def test_every_district_is_listed_and_a_person_counts_in_the_primary_accounts_district(pipeline):
     pipeline.deliver("employers", "2025-06-30", [employer("10000001")])
     pipeline.deliver("enrolments", "2025-06-30", [

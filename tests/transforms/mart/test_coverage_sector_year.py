@@ -10,6 +10,7 @@ def sector_rows(pipeline, year: int = 2025) -> dict[str, dict]:
     return {row["sector"]: row for row in rows}
 
 
+@pytest.mark.slow
 def test_every_section_is_listed_in_every_year_and_x_only_where_someone_has_it(five_covered):
     five_covered.build()
     assert list(sector_rows(five_covered, 2025)) == [*SECTIONS, "X"]
@@ -19,6 +20,7 @@ def test_every_section_is_listed_in_every_year_and_x_only_where_someone_has_it(f
     assert sector_rows(five_covered)["C"]["sector_name"] == "Industri Pengolahan"
 
 
+@pytest.mark.slow
 def test_sector_counts_add_up_to_the_city_row(five_covered):
     five_covered.build()
     for year in range(2020, 2026):
@@ -33,6 +35,7 @@ def test_sector_counts_add_up_to_the_city_row(five_covered):
         assert sums == city, year
 
 
+@pytest.mark.slow
 def test_a_sector_with_its_own_target_uses_it_and_the_others_fall_back_to_all(five_covered):
     five_covered.set_targets(2025, {"ALL": 0.2, "C": 0.5})
     five_covered.build()
@@ -48,6 +51,7 @@ def test_a_sector_with_its_own_target_uses_it_and_the_others_fall_back_to_all(fi
     assert (g["target_rate"], g["gap_workers"], g["on_track"]) == (0.2, 2, False)  # ceil(4) - 2
 
 
+@pytest.mark.slow
 def test_a_section_with_zero_workforce_has_no_rates_and_no_gap(five_covered):
     five_covered.build()
     a = sector_rows(five_covered)["A"]
@@ -55,6 +59,7 @@ def test_a_section_with_zero_workforce_has_no_rates_and_no_gap(five_covered):
     assert (a["target_rate"], a["gap_workers"], a["on_track"]) == (0.32, 0, None)
 
 
+@pytest.mark.slow
 def test_the_unknown_sector_has_counts_but_no_workforce_rates_or_target(five_covered):
     five_covered.set_targets(2025, {"ALL": 0.2})
     five_covered.build()

@@ -1,5 +1,7 @@
 """The inspectors' work list: AKTIF employers, enrolled, unregistered and below-UMK workers."""
 
+import pytest
+
 from ..conftest import account, employer, kpj, nik
 
 AS_OF = "2025-06-30"  # UMK 2025: Rp 3,507,693
@@ -9,6 +11,7 @@ def compliance(pipeline) -> dict[str, dict]:
     return {row["npp"]: row for row in pipeline.rows("select * from mart.employer_compliance")}
 
 
+@pytest.mark.slow
 def test_enrolled_unregistered_and_below_umk_per_aktif_employer(pipeline):
     pipeline.deliver("employers", "2025-05-31", [employer("10000003")])
     pipeline.deliver("employers", AS_OF, [
@@ -44,6 +47,7 @@ def test_enrolled_unregistered_and_below_umk_per_aktif_employer(pipeline):
     assert (fourth["enrolled_workers"], fourth["unregistered_workers"], fourth["below_umk_accounts"]) == (0, 7, 0)
 
 
+@pytest.mark.slow
 def test_wages_are_compared_with_the_umk_of_the_year_of_as_of(pipeline):
     pipeline.deliver("employers", "2026-01-15", [employer("10000001")])
     pipeline.deliver("enrolments", "2026-01-15", [account(kpj(1), nik(1), wage=3_600_000)])
@@ -52,6 +56,7 @@ def test_wages_are_compared_with_the_umk_of_the_year_of_as_of(pipeline):
     assert compliance(pipeline)["10000001"]["below_umk_accounts"] == 1
 
 
+@pytest.mark.slow
 def test_without_a_umk_for_the_year_below_umk_is_unknown(pipeline):
     pipeline.con.execute("delete from ref.umk where year = 2025")
     pipeline.deliver("employers", AS_OF, [employer("10000001")])
