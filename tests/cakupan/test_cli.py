@@ -3,7 +3,6 @@
 import os
 import subprocess
 
-import pytest
 
 from cakupan.warehouse.connection import connect
 from cakupan.warehouse.lock import writer_lock

@@ -3,6 +3,7 @@ models publish, as history.* is checked against mart.* (tests/transforms/test_hi
 
 import duckdb
 
+from cakupan.config import ReferenceFiles
 from cakupan.transforms import build
 from cakupan.warehouse.connection import open_warehouse
 from cakupan.warehouse.reference import load_reference
@@ -19,7 +20,7 @@ def columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
 
 def test_the_hand_made_marts_have_the_columns_and_types_of_the_models(tmp_path):
     with open_warehouse(tmp_path / "built.duckdb") as built:
-        load_reference(built)
+        load_reference(built, ReferenceFiles())
         build(built)
         published = columns(built)
     with duckdb.connect() as hand_made:
