@@ -14,7 +14,7 @@ from prefect.exceptions import FailedRun
 from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.logging.loggers import flow_run_logger
 from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import PREFECT_API_URL
+import prefect.context
 from prefect.states import Failed
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from rich.console import Console
@@ -84,14 +84,19 @@ def test_the_concurrency_lease_is_kept_by_a_context_manager_with_these_parameter
 
 
 def test_refreshing_the_settings_context_hears_a_changed_api_url(monkeypatch):
+    # The global context, which a process without temporary settings reads (the embedded
+    # server's command); another test's temporary settings may be active in this process.
+    def global_api_url() -> str | None:
+        return prefect.context.GLOBAL_SETTINGS_CONTEXT.settings.api.url
+
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     compat.refresh_global_settings_context()
     try:
-        assert PREFECT_API_URL.value() == "http://127.0.0.1:9/api"
+        assert global_api_url() == "http://127.0.0.1:9/api"
     finally:
         monkeypatch.undo()
         compat.refresh_global_settings_context()
-    assert PREFECT_API_URL.value() != "http://127.0.0.1:9/api"
+    assert global_api_url() != "http://127.0.0.1:9/api"
 
 
 def test_no_other_module_imports_prefect_or_gx_private_names():
