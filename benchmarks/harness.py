@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from cakupan.flows.prefect_server import RunningServer, standalone_prefect_server
+from cakupan.prefect_server import RunningServer, standalone_prefect_server
 
 BENCHMARKS = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

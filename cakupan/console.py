@@ -93,7 +93,7 @@ def _prepare(debug: bool) -> None:
             if _display is not None and print_log_lines_on(handler, errors):  # above the live line
                 handler.addFilter(_display.step_from_log)
     if _display is not None:
-        from cakupan.flows import progress
+        from cakupan import progress
 
         progress.listen(_display.files)
 

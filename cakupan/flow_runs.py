@@ -17,7 +17,7 @@ def check_settings(workers: Optional[int], dask_address: Optional[str]) -> None:
     usage error. The flow settles them again at its start, as for a deployment's runs, whose
     parameters are JSON."""
     from cakupan.errors import Refused
-    from cakupan.flows.parameters import settings_of_run
+    from cakupan.parameters import settings_of_run
 
     try:
         settings_of_run(workers, dask_address)

@@ -14,7 +14,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from cakupan.flows.progress import time_left
+from cakupan.progress import time_left
 
 # The runbooks' step lines ("1/4 Discovering files ..."): each becomes the live line's text.
 _STEP = re.compile(r"^\d+/\d+ ")
@@ -51,7 +51,7 @@ class TerminalProgress:
         self._counted("generating extracts", done, total, "days", rate="")
 
     def files(self, files_done: int, files_total: int, rows: int, elapsed: float) -> None:
-        """Loading: a listener of cakupan.flows.progress, called after every slice."""
+        """Loading: a listener of cakupan.progress, called after every slice."""
         rate = f"{rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
         self._counted("loading files", files_done, files_total, "files", rate, elapsed)
 

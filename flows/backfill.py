@@ -14,7 +14,7 @@ from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, Settings
 from cakupan.errors import DiskFull, NothingToResume, Refused
-from cakupan.flows.parameters import as_bool, date_range, settings_of_run
+from cakupan.parameters import as_bool, date_range, settings_of_run
 from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.steps import load_files, log_discovery, report_run
@@ -36,7 +36,7 @@ def resume_point(warehouse: str, start: date, end: date, run_id: str, settings: 
     return as_utc(datetime.fromisoformat(since) if since else previous.started_at)
 
 
-@flow(name="backfill", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
+@flow(name="backfill", validate_parameters=False)  # checked here, in one line (cakupan/parameters.py)
 def backfill(
     start: date,
     end: date,

@@ -26,7 +26,7 @@ from cakupan.errors import Refused
 from cakupan.flows.compat import (
     EMBEDDED_SERVER_APP, EMBEDDED_SERVER_ENVIRONMENT, refresh_global_settings_context, send_queued_logs_and_events,
 )
-from cakupan.flows.prefect_server import answers, free_port, stop
+from cakupan.prefect_server import answers, free_port, stop
 
 PR_SET_PDEATHSIG = 1
 UVICORN_CANNOT_BIND = 3  # the port was taken between choosing and binding it

@@ -10,7 +10,7 @@ from prefect.states import State
 
 from cakupan.config import DEFAULT_LANDING, DEFAULT_WAREHOUSE, today_jakarta
 from cakupan.errors import DiskFull, Refused
-from cakupan.flows.parameters import as_date, settings_of_run
+from cakupan.parameters import as_date, settings_of_run
 from cakupan.flows.pipeline import parameters_json, recorded_run, refused, writing
 from cakupan.flows.runner import slice_runner
 from cakupan.flows.steps import load_files, log_discovery, report_run
@@ -19,7 +19,7 @@ from cakupan.flows.tasks.freshness import check_deliveries
 from cakupan.flows.tasks.publish import publish_tables
 
 
-@flow(name="nightly", validate_parameters=False)  # checked here, in one line (flows/parameters.py)
+@flow(name="nightly", validate_parameters=False)  # checked here, in one line (cakupan/parameters.py)
 def nightly(
     as_of: date | None = None,
     landing: str = DEFAULT_LANDING,

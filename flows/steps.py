@@ -11,7 +11,7 @@ from prefect.task_runners import TaskRunner
 
 from cakupan.config import Settings, data_docs_dir, scratch_dir
 from cakupan.errors import DiskFull, SlicesFailed
-from cakupan.flows.progress import FileProgress
+from cakupan.progress import FileProgress
 from cakupan.flows.runner import parallelism, preparing, slice_result
 from cakupan.flows.tasks.ingest import load, prepare
 from cakupan.flows.tasks.report import publish_artifacts, publish_explanation, write_coverage_report

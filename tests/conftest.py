@@ -171,7 +171,7 @@ QUIET = {
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory):
     """Yields the API URL of a server of our own; its state lives in a temporary PREFECT_HOME."""
-    from cakupan.flows.prefect_server import standalone_prefect_server
+    from cakupan.prefect_server import standalone_prefect_server
 
     with standalone_prefect_server(tmp_path_factory.mktemp("prefect-home"), {**os.environ, **QUIET}) as server:
         yield server.api_url

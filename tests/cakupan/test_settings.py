@@ -11,7 +11,7 @@ import pytest
 from cakupan.config import (
     FreshnessThresholds, ReferenceFiles, Settings, WorkerLimits, WorkerSettings, run_settings, worker_limits,
 )
-from cakupan.flows.parameters import BadParameter, settings_of_run
+from cakupan.parameters import BadParameter, settings_of_run
 
 CAKUPAN = str(Path(sys.executable).with_name("cakupan"))
 VARIABLES = ("CAKUPAN_WRITER_WAIT_SECONDS", "CAKUPAN_SETTLE_SECONDS", "CAKUPAN_LATE_DAYS", "CAKUPAN_STALE_DAYS",

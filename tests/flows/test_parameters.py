@@ -4,7 +4,7 @@ with the same date and range checks as the command's options (cakupan/config.py)
 import pytest
 
 from cakupan.config import WorkerSettings
-from cakupan.flows.parameters import BadParameter, as_date, date_range, workers_of_run
+from cakupan.parameters import BadParameter, as_date, date_range, workers_of_run
 
 
 def test_a_bad_date_and_a_range_ending_before_it_starts_name_the_parameter():

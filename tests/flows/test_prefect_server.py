@@ -5,7 +5,7 @@ import os
 import httpx
 import pytest
 
-from cakupan.flows.prefect_server import standalone_prefect_server
+from cakupan.prefect_server import standalone_prefect_server
 
 
 def test_a_standalone_server_answers_on_its_own_home_and_leaves_no_process_behind(tmp_path):
