@@ -35,6 +35,10 @@ os.environ.setdefault("CAKUPAN_WORKERS", "1")
 # Tests write extracts just before a run: due at once. The tests of the settle rule set their own
 # (tests/faults/test_delivery.py); the generator's files carry their delivery night's mtime anyway.
 os.environ.setdefault("CAKUPAN_SETTLE_SECONDS", "0")
+# Under pytest-xdist (scripts/test) each test process has a Prefect home of its own: the embedded
+# runs of its tests share no SQLite database with another process's runs.
+if xdist_worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PREFECT_HOME"] = str(Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")) / f"tests-{xdist_worker}")
 
 
 # A test that uses one of these fixtures gets its marker, and every test of these markers is
