@@ -16,11 +16,8 @@ import pyarrow as pa
 
 from cakupan.ingest.extracts import KINDS
 from cakupan.warehouse.clock import utc_now
-from cakupan.warehouse.versions import keep_replaced_rows
-
-LOADED = "LOADED"
-REJECTED = "REJECTED"
-SUPERSEDED = "SUPERSEDED"
+# The statuses a recorded outcome has (the warehouse's vocabulary), given to the stages from here.
+from cakupan.warehouse.versions import LOADED, REJECTED, SUPERSEDED, keep_replaced_rows  # noqa: F401
 # A file that changed while a worker read it: neither loaded nor rejected, never recorded in
 # audit.extract_files; the next run takes it once it has settled.
 UNSETTLED = "NOT SETTLED"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-KINDS = ("employers", "enrolments")
+from cakupan.warehouse.versions import KINDS  # noqa: F401  (each kind has raw tables of its own)
 
 SPEC_COLUMNS: dict[str, tuple[str, ...]] = {
     "employers": (

@@ -21,7 +21,7 @@ from cakupan.config import DEFAULT_DUCKDB_MEMORY_LIMIT
 from cakupan.errors import ExplainError
 from cakupan.transforms import Model, load_models, models_behind, run_models
 from cakupan.warehouse.publications import PublishedRecord
-from cakupan.warehouse.versions import KINDS, FileVersion, files_in_force, kept_rows, recorded_sequence
+from cakupan.warehouse.versions import KINDS, LOADED, FileVersion, files_in_force, kept_rows, recorded_sequence
 
 LEVELS = ("city", "sector", "district")
 MEASURES = ("covered", "covered_formal", "covered_informal", "covered_vulnerable")
@@ -227,7 +227,7 @@ class _Sandbox:
             )
         self.con.execute(
             "create view audit.extract_files as"
-            " select file_name, kind, extract_date, sha256, 'LOADED' as status from main.state_files"
+            f" select file_name, kind, extract_date, sha256, '{LOADED}' as status from main.state_files"
         )
         self.models = models_behind({f"mart.{table}" for table, _ in LEVEL_TABLES.values()}, load_models())
         self._computed: dict[tuple[frozenset[FileVersion], date | None, int], Counts] = {}

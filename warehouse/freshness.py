@@ -15,7 +15,7 @@ from datetime import date
 import duckdb
 
 from cakupan.config import FreshnessThresholds
-from cakupan.warehouse.versions import KINDS
+from cakupan.warehouse.versions import KINDS, LOADED
 
 FRESH, LATE, STALE = "fresh", "late", "stale"
 LEVELS = (FRESH, LATE, STALE)  # worst last
@@ -75,10 +75,10 @@ def assess(newest_by_kind: dict[str, date | None], run_date: date, thresholds: F
 def newest_extracts(con: duckdb.DuckDBPyConnection, run_date: date) -> dict[str, date]:
     """Per kind, the newest extract date among loaded files dated on or before the run date."""
     return dict(con.execute(
-        """
+        f"""
         select kind, max(extract_date)
         from audit.extract_files
-        where status = 'LOADED' and extract_date <= ?
+        where status = '{LOADED}' and extract_date <= ?
         group by kind
         """,
         [run_date],

@@ -16,6 +16,11 @@ import duckdb
 
 KINDS = ("employers", "enrolments")
 IN, OUT = "in", "out"
+# A landed file's status in audit.extract_files: its rows in force (in raw.*), refused whole,
+# or replaced by a later version (its rows in raw.superseded_*).
+LOADED = "LOADED"
+REJECTED = "REJECTED"
+SUPERSEDED = "SUPERSEDED"
 
 
 @dataclass(frozen=True)
@@ -39,15 +44,15 @@ def keep_replaced_rows(con: duckdb.DuckDBPyConnection, incoming: str) -> None:
         select distinct loaded.file_name, loaded.sha256
         from audit.extract_files as loaded
         join {incoming} as incoming using (file_name)
-        where loaded.status = 'LOADED'
-          and not (incoming.status = 'LOADED' and incoming.sha256 = loaded.sha256)
+        where loaded.status = '{LOADED}'
+          and not (incoming.status = '{LOADED}' and incoming.sha256 = loaded.sha256)
         """
     ).fetchall()
     for kind in KINDS:
         con.execute(
             f"""
             delete from raw.superseded_{kind}
-            where (file_name, sha256) in (select (file_name, sha256) from {incoming} where status = 'LOADED')
+            where (file_name, sha256) in (select (file_name, sha256) from {incoming} where status = '{LOADED}')
             """
         )
         if leaving:
@@ -72,7 +77,7 @@ def record_files_in_force(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         with now_in_force as (
             select file_name, kind, extract_date, sha256
             from audit.extract_files
-            where status = 'LOADED'
+            where status = '{LOADED}'
         ),
         before as ({_IN_FORCE_SQL})
         select $run_id, *, '{IN}' from (select * from now_in_force except select * from before)
@@ -83,7 +88,7 @@ def record_files_in_force(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     )
     con.execute(
         "insert into history.publication_files"
-        " select $run_id, $sequence, count(*) from audit.extract_files where status = 'LOADED'",
+        f" select $run_id, $sequence, count(*) from audit.extract_files where status = '{LOADED}'",
         {"run_id": run_id, "sequence": sequence},
     )
 
