@@ -54,8 +54,19 @@ def _check_date_order(first: date, last: date, as_written: Optional[tuple[str, s
 LandingOption = Annotated[
     Path, typer.Option("--landing", envvar=config.LANDING_ENV, metavar="DIR", help="Landing folder of the extracts.")
 ]
+def _name_earlier_default(warehouse: Path) -> Path:
+    """An upgrade does not silently start a new warehouse beside the one at the earlier default."""
+    earlier = Path(config.EARLIER_DEFAULT_WAREHOUSE)
+    if warehouse == Path(config.DEFAULT_WAREHOUSE) and not warehouse.exists() and earlier.exists():
+        errors.print(Text(f"warning: {earlier} holds the warehouse of the earlier default; this run uses "
+                          f"{warehouse}, the default now: move that file (and its report/, data_docs/ "
+                          f"folders) there, or pass --warehouse {earlier}"), soft_wrap=True)
+    return warehouse
+
+
 WarehouseOption = Annotated[
-    Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, metavar="FILE", help="The DuckDB warehouse file.")
+    Path, typer.Option("--warehouse", envvar=config.WAREHOUSE_ENV, metavar="FILE", help="The DuckDB warehouse file.",
+                       callback=_name_earlier_default)
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and library logs.")]
 WorkersOption = Annotated[

@@ -56,6 +56,8 @@ SETTLE_SECONDS_ENV = "CAKUPAN_SETTLE_SECONDS"
 DEFAULT_LANDING = "./landing"
 # In a folder of data only, not in `warehouse/`, the source folder of cakupan.warehouse.
 DEFAULT_WAREHOUSE = "./data/cakupan.duckdb"
+# The default of versions before ./data/: a warehouse left there is named when the default is used.
+EARLIER_DEFAULT_WAREHOUSE = "./warehouse/cakupan.duckdb"
 
 # The Prefect global concurrency limit that serialises writers when a server is configured.
 WAREHOUSE_CONCURRENCY_LIMIT = "cakupan-warehouse"

@@ -33,6 +33,23 @@ def test_landing_from_environment_variable(embedded_command, tmp_path):
     assert_short_error(result, "absent")
 
 
+def test_a_warehouse_at_the_earlier_default_is_named_when_the_default_is_used(embedded_command, tmp_path):
+    earlier = tmp_path / "warehouse" / "cakupan.duckdb"
+    earlier.parent.mkdir()
+    earlier.touch()
+    defaulted = embedded_command("nightly", "--landing", "absent", cwd=tmp_path, env={"CAKUPAN_WAREHOUSE": None})
+    assert defaulted.returncode == 2  # the missing landing, after the warning
+    assert ("warning: warehouse/cakupan.duckdb holds the warehouse of the earlier default; this run uses "
+            "data/cakupan.duckdb, the default now") in " ".join(defaulted.stderr.split())
+
+    given = embedded_command("nightly", "--landing", "absent", "--warehouse", earlier, cwd=tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cakupan.duckdb").touch()
+    moved = embedded_command("nightly", "--landing", "absent", cwd=tmp_path, env={"CAKUPAN_WAREHOUSE": None})
+    for result in (given, moved):
+        assert result.returncode == 2 and "earlier default" not in result.stderr
+
+
 def test_missing_key_stops_with_a_clear_message(embedded_command, tmp_path):
     result = embedded_command("nightly", "--landing", tmp_path, env={"CAKUPAN_PII_KEY": None})
     assert result.returncode == 2
