@@ -13,28 +13,25 @@ from cakupan.ingest.validate.suites import (
     validate_rows,
     validate_rows_with_results,
 )
+from tests import support
 
 EXTRACT_DATE = "2025-03-01"
 
 
+def staged(row: dict, kind: str) -> dict:
+    """A row of the shared builder as the reader stages it: text, from the file of EXTRACT_DATE."""
+    text = {column: None if value is None else str(value) for column, value in row.items()}
+    return text | {"updated_at": text["updated_at"] or "2025-02-28 08:00:00",
+                   "_file": f"{kind}_20250301.csv", "_extract_date": EXTRACT_DATE}
+
+
 def employer_row(**changes):
-    return {
-        "npp": "00123456", "name": "CV Sumber Rejeki", "kbli": "47111", "district": "KLOJEN",
-        "size_class": "KECIL", "reported_workers": "12", "registered_on": "2019-07-01",
-        "status": "AKTIF", "updated_at": "2025-02-28 08:00:00",
-        "_file": "employers_20250301.csv", "_extract_date": EXTRACT_DATE, **changes,
-    }
+    return staged(support.employer_row(), "employers") | changes
 
 
 def enrolment_row(**changes):
-    # nik: day of birth 52 (a woman born on the 12th), month 08
-    return {
-        "kpj": "00012345678", "nik": "3573015208900002", "npp": "00123456", "segment": "PU",
-        "kbli": None, "district": "KLOJEN", "programs": "JKK|JKM|JHT|JP", "wage": "4500000",
-        "contribution_source": "EMPLOYER", "start_date": "2024-01-15", "end_date": None,
-        "status": "AKTIF", "updated_at": "2025-02-28 08:00:00",
-        "_file": "enrolments_20250301.csv", "_extract_date": EXTRACT_DATE, **changes,
-    }
+    # the cases' end dates are written against this start
+    return staged(support.enrolment_row(start_date="2024-01-15"), "enrolments") | changes
 
 
 BPU = {"segment": "BPU", "npp": None, "kbli": "56101", "programs": "JKK|JKM|JHT",
