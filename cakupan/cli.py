@@ -54,6 +54,8 @@ def _check_date_order(first: date, last: date, as_written: Optional[tuple[str, s
 LandingOption = Annotated[
     Path, typer.Option("--landing", envvar=config.LANDING_ENV, metavar="DIR", help="Landing folder of the extracts.")
 ]
+
+
 def _name_earlier_default(warehouse: Path) -> Path:
     """An upgrade does not silently start a new warehouse beside the one at the earlier default."""
     earlier = Path(config.EARLIER_DEFAULT_WAREHOUSE)
