@@ -149,14 +149,14 @@ def nightly(
 
     def body() -> None:
         require_pii_key(warehouse)
-        from cakupan.flows.nightly import nightly as nightly_flow
 
-        run_flow(
-            lambda: nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), workers=workers,
-                                 dask_address=dask_address, return_state=True),
-            dask_address,
-            workers,
-        )
+        def nightly_run():
+            from cakupan.flows.nightly import nightly as nightly_flow
+
+            return nightly_flow(as_of=day, landing=str(landing), warehouse=str(warehouse), workers=workers,
+                                dask_address=dask_address, return_state=True)
+
+        run_flow(nightly_run, dask_address, workers)
 
     guarded(body, debug)
 
@@ -179,16 +179,14 @@ def backfill(
 
     def body() -> None:
         require_pii_key(warehouse)
-        from cakupan.flows.backfill import backfill as backfill_flow
 
-        run_flow(
-            lambda: backfill_flow(
-                start=first, end=last, resume=resume, landing=str(landing), warehouse=str(warehouse),
-                workers=workers, dask_address=dask_address, return_state=True,
-            ),
-            dask_address,
-            workers,
-        )
+        def backfill_run():
+            from cakupan.flows.backfill import backfill as backfill_flow
+
+            return backfill_flow(start=first, end=last, resume=resume, landing=str(landing), warehouse=str(warehouse),
+                                 workers=workers, dask_address=dask_address, return_state=True)
+
+        run_flow(backfill_run, dask_address, workers)
 
     guarded(body, debug)
 
@@ -367,16 +365,14 @@ def demo(
         summary = write_extracts(landing, first, last, scale=scale, seed=0,
                                  progress=day_progress(), reference=config.generator_reference())
         console.print(f"wrote {summary.files_written:,} files; backfilling into {warehouse} ...")
-        from cakupan.flows.backfill import backfill as backfill_flow
 
-        run_flow(
-            lambda: backfill_flow(
-                start=first, end=last, landing=str(landing), warehouse=str(warehouse), workers=workers,
-                dask_address=dask_address, return_state=True,
-            ),
-            dask_address,
-            workers,
-        )
+        def backfill_run():
+            from cakupan.flows.backfill import backfill as backfill_flow
+
+            return backfill_flow(start=first, end=last, landing=str(landing), warehouse=str(warehouse),
+                                 workers=workers, dask_address=dask_address, return_state=True)
+
+        run_flow(backfill_run, dask_address, workers)
         _print_city_table(warehouse)
         console.print(f"report: {config.report_dir(warehouse) / 'index.html'}")
 

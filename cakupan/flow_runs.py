@@ -7,38 +7,53 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Optional
 
+from cakupan.config import Settings
 from cakupan.console import step
-from cakupan.errors import EXIT_FAILED, EXIT_USAGE, Stop
+from cakupan.errors import EXIT_FAILED, EXIT_USAGE, Refused, Stop
+from cakupan.flows.worker_server import start_worker_server, stop_worker_server
 from cakupan.preflight import prefect_api_problem
 
 
-def check_settings(workers: Optional[int], dask_address: Optional[str]) -> None:
-    """The run's settings (config.Settings), checked before any work: a bad CAKUPAN_* value is a
-    usage error. The flow settles them again at its start, as for a deployment's runs, whose
-    parameters are JSON."""
-    from cakupan.errors import Refused
+def check_settings(workers: Optional[int], dask_address: Optional[str]) -> Settings:
+    """The run's settings, checked before any work: a bad CAKUPAN_* value is a usage error. The
+    flow settles them again at its start, as for a deployment's runs, whose parameters are JSON."""
     from cakupan.parameters import settings_of_run
 
     try:
-        settings_of_run(workers, dask_address)
+        return settings_of_run(workers, dask_address)
     except Refused as problem:
         raise Stop(str(problem), EXIT_USAGE) from None
 
 
 def run_flow(flow_call, dask_address: Optional[str] = None, workers: Optional[int] = None) -> None:
-    """Run a flow and turn its end into an exit status and one or two lines."""
-    from cakupan.flows.exclusive import prefect_server_configured
-    from cakupan.flows.runner import check_dask_scheduler
-    from cakupan.errors import Refused
-
-    check_settings(workers, dask_address)
+    """Run a flow (`flow_call` imports it: after the checks) and turn its end into an exit
+    status and one or two lines. Local worker processes are forked from a server started
+    here, so that its imports go on beside the run's own start-up (flows/worker_server.py)."""
+    settings = check_settings(workers, dask_address).workers
     if problem := prefect_api_problem():
         raise Stop(problem, EXIT_USAGE)
-    if dask_address:
+    if settings.dask_address:
+        from cakupan.flows.runner import check_dask_scheduler
+
         try:
-            check_dask_scheduler(dask_address)  # before any work
+            check_dask_scheduler(settings.dask_address)  # before any work
         except Refused as problem:
             raise Stop(str(problem), EXIT_USAGE) from None
+    elif settings.workers > 1:
+        start_worker_server()  # if it cannot run, the run says so (flows/runner.py)
+    try:
+        state = _on_prefect(flow_call)
+    finally:
+        stop_worker_server()
+    if state.is_completed():
+        return
+    message = state.message or "the run failed"
+    raise Stop(message.replace("Flow run encountered an exception: ", ""), EXIT_FAILED)
+
+
+def _on_prefect(flow_call):
+    """The flow's end state, run against the configured Prefect server or an embedded one."""
+    from cakupan.flows.exclusive import prefect_server_configured
 
     with ExitStack() as stack:
         if prefect_server_configured():
@@ -53,8 +68,4 @@ def run_flow(flow_call, dask_address: Optional[str] = None, workers: Optional[in
             except Refused as problem:
                 raise Stop(str(problem), EXIT_FAILED) from None
         step("starting the run" if prefect_server_configured() else "starting the run (embedded Prefect server)")
-        state = flow_call()
-    if state.is_completed():
-        return
-    message = state.message or "the run failed"
-    raise Stop(message.replace("Flow run encountered an exception: ", ""), EXIT_FAILED)
+        return flow_call()

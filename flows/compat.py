@@ -9,13 +9,16 @@ one fails, fix it here (the callers do not reach past these names).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 from prefect.concurrency._leases import maintain_concurrency_lease
 from prefect.context import refresh_global_settings_context
 from prefect.exceptions import FailedRun
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 __all__ = [
-    "EMBEDDED_SERVER_APP", "EMBEDDED_SERVER_ENVIRONMENT", "drop_failed_state_echo", "local_workers",
+    "EMBEDDED_SERVER_APP", "EMBEDDED_SERVER_ENVIRONMENT", "drop_failed_state_echo", "fork_from_server", "local_workers",
     "maintain_concurrency_lease", "print_log_lines_on", "refresh_global_settings_context",
     "send_queued_logs_and_events",
 ]
@@ -33,6 +36,19 @@ FLOW_RUNS_LOGGER = "prefect.flow_runs"
 def local_workers(runner: ProcessPoolTaskRunner | ThreadPoolTaskRunner) -> int:
     """How many slices a local task runner prepares at once (Prefect keeps it private)."""
     return runner._max_workers
+
+
+def fork_from_server(runner: ProcessPoolTaskRunner) -> None:
+    """Make an entered ProcessPoolTaskRunner fork its processes from the forkserver: Prefect's
+    `__enter__` builds its pool on multiprocessing's "spawn" context, with no way to choose
+    another. The pool has started no process yet; this one is the same pool (Prefect's worker
+    initializer and its arguments: the message queue, ours) on the "forkserver" context."""
+    spawning = runner._executor
+    runner._executor = ProcessPoolExecutor(
+        max_workers=runner._max_workers, mp_context=multiprocessing.get_context("forkserver"),
+        initializer=spawning._initializer, initargs=spawning._initargs,
+    )
+    spawning.shutdown(wait=False)
 
 
 def send_queued_logs_and_events(timeout: float) -> None:

@@ -2,8 +2,8 @@
 running Dask cluster. The writer stays in the run's process whatever is chosen.
 
 One worker prepares in the run's own process (no second copy of GX and Prefect to start);
-more are processes of their own (`spawn`), which end with the run even when it is killed
-with kill -9. A Dask address is checked before any work: an unreachable scheduler is a
+more are processes of their own, forked from a forkserver that has their imports done
+(worker_server.py), which end with the run even when it is killed with kill -9. A Dask address is checked before any work: an unreachable scheduler is a
 usage error, not a run that fails half-way. A run told to stop (SIGTERM, Ctrl-C) does not
 wait for the slices in progress (`preparing`).
 """
@@ -11,6 +11,7 @@ wait for the slices in progress (`preparing`).
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
@@ -25,14 +26,15 @@ from urllib.parse import urlsplit
 
 from prefect.exceptions import TerminationSignal
 from prefect.futures import PrefectWrappedFuture
+from prefect.settings import get_current_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from cakupan.config import WorkerSettings
 from cakupan.errors import Refused
-from cakupan.flows.compat import local_workers
+from cakupan.flows.compat import fork_from_server, local_workers, refresh_global_settings_context
+from cakupan.flows.worker_server import start_worker_server
 
 DASK_CONNECT_SECONDS = 5
-PARENT_CHECK_SECONDS = 1.0
 # A stopped run whose runner still waits for a busy slice ends this much later, like kill -9.
 STOP_GRACE_SECONDS = 5.0
 # The run waits for a slice in turns this long, so that it hears a signal between them.
@@ -52,7 +54,27 @@ def slice_runner(settings: WorkerSettings) -> TaskRunner:
         return DaskTaskRunner(address=settings.dask_address, client_kwargs={"timeout": DASK_CONNECT_SECONDS})
     if settings.workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=exit_with_parent, initargs=(os.getpid(),))
+    # the environment Prefect hands each task: this process's, with the Prefect settings in force
+    environment = get_current_settings().to_environment_variables(exclude_unset=True) | dict(os.environ)
+    workers = LocalWorkers(max_workers=settings.workers, initializer=start_worker, initargs=(environment,))
+    workers.unforked_because = start_worker_server()
+    return workers
+
+
+class LocalWorkers(ProcessPoolTaskRunner):
+    """Prefect's process pool, its processes forked from the warm forkserver instead of spawned
+    (unless the server cannot run: `unforked_because`)."""
+
+    unforked_because: str | None = None
+
+    def __enter__(self):
+        super().__enter__()
+        if self.unforked_because:
+            self.logger.warning("local workers are spawned, each importing GX and Prefect itself: %s",
+                                self.unforked_because)
+        else:
+            fork_from_server(self)
+        return self
 
 
 def check_dask_scheduler(address: str) -> None:
@@ -75,16 +97,22 @@ def check_dask_scheduler(address: str) -> None:
         ) from None
 
 
-def exit_with_parent(parent: int) -> None:
-    """A worker process's initializer: end when the run that started it is gone (a run
-    killed with kill -9 cannot stop its pool, and an orphaned worker would go on reading)."""
+def start_worker(environment: dict[str, str]) -> None:
+    """A worker process's initializer. It takes the run's environment and Prefect settings: the
+    forkserver has those of the process that started it, perhaps for an earlier run, and a
+    worker without the run's API URL would start a temporary Prefect server. And it ends when
+    the run is gone: a run killed with kill -9 cannot stop its pool, and an orphaned worker
+    would go on reading (the run holds the other end of the worker's parent sentinel)."""
+    os.environ.clear()
+    os.environ.update(environment)
+    refresh_global_settings_context()
+    sentinel = multiprocessing.parent_process().sentinel
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
+        multiprocessing.connection.wait([sentinel])
         os._exit(1)
 
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+    threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
 
 
 def parallelism(runner: TaskRunner) -> int:

@@ -8,6 +8,7 @@ from typing import Callable, Iterator
 
 from prefect import get_run_logger
 from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 
 from cakupan.config import Settings, data_docs_dir, scratch_dir
 from cakupan.errors import DiskFull, SlicesFailed
@@ -48,7 +49,10 @@ def load_files(
     """Prepare every slice on the runner's workers at once; load chunk by chunk as its
     slices arrive (each chunk one transaction), yielding each loaded chunk's outcomes. A chunk
     with a failed slice is not loaded; the others are, then this raises naming the files left
-    out (SlicesFailed, or DiskFull). A large file is cut into one part per worker."""
+    out (SlicesFailed, or DiskFull). A large file is cut into one part per worker.
+
+    A slice's files and a chunk's results are quoted: Prefect would otherwise walk every
+    object in them, several times per task, looking for futures (seconds in a backfill)."""
     scratch = scratch_dir(warehouse, run_id)
     pages = data_docs_dir(warehouse) / run_id
     scratch.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, whatever a Dask worker's umask
@@ -59,7 +63,8 @@ def load_files(
         with preparing(runner, scratch, get_run_logger().warning):
             chunks = plan(files, parts_per_file=parallelism(runner))
             submitted = [
-                [(work, runner.submit(prepare, dict(landing=landing, work=work, scratch=str(scratch), pages=str(pages))))
+                [(work, runner.submit(
+                    prepare, dict(landing=landing, work=quote(work), scratch=str(scratch), pages=str(pages))))
                  for work in chunk.slices]
                 for chunk in chunks
             ]
@@ -78,7 +83,7 @@ def load_files(
                 if chunk_failed:
                     left_out += len(chunk.files)
                 else:
-                    yield load(warehouse, results, run_id, settings.duckdb_memory_limit)
+                    yield load(warehouse, quote(results), run_id, settings.duckdb_memory_limit)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if pages.is_dir():

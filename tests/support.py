@@ -79,3 +79,37 @@ def enrolment_row(kpj_number: str = kpj(1), nik_number: str = nik(1), segment: s
     if "status" not in fields and row["end_date"] is not None:
         row["status"] = "NONAKTIF"
     return row
+
+
+def child_processes(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def descendant_processes(pid: int) -> list[int]:
+    """The children of `pid`, theirs, and so on."""
+    found, pending = [], child_processes(pid)
+    while pending:
+        found.append(pending.pop())
+        pending.extend(child_processes(found[-1]))
+    return found
+
+
+def worker_processes(run: int) -> list[int]:
+    """A command's local worker processes: children of the forkserver it started."""
+    def command_line(pid: int) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
+    servers = [pid for pid in child_processes(run) if b"multiprocessing.forkserver" in command_line(pid)]
+    return [worker for server in servers for worker in child_processes(server)]

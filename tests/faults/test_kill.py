@@ -10,19 +10,7 @@ from pathlib import Path
 import pytest
 
 from cakupan.warehouse.connection import connect
-
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
+from tests.support import descendant_processes
 
 
 def _alive(pid: int) -> bool:
@@ -59,7 +47,7 @@ def test_kill_9_mid_run_leaves_no_server_and_the_next_run_closes_its_row(
     try:
         # the first chunk's Data Docs exist once its files are loaded: the run is past its audit row
         assert _wait_for(lambda: list((warehouse.parent / "data_docs").glob("*/*.html")), 300)
-        servers = _children(run.pid)
+        servers = descendant_processes(run.pid)  # the Prefect server, and the workers' forkserver and theirs
         assert servers, "the command runs its Prefect server as a child"
         os.kill(run.pid, signal.SIGKILL)
         run.wait()

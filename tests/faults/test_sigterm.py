@@ -8,7 +8,9 @@ import signal
 import duckdb
 import pytest
 
-from .test_kill import _alive, _children, _wait_for, runs
+from tests.support import descendant_processes
+
+from .test_kill import _alive, _wait_for, runs
 from .test_scratch import leftovers, staged_rows, start_run
 
 SLOW_ROWS = 1_000_000  # about a minute of preparation for one worker here
@@ -42,7 +44,7 @@ def test_sigterm_while_a_slice_is_prepared_ends_the_run_at_once_leaving_nothing(
                     "--warehouse", warehouse, "--workers", workers, tmpdir=tmpdir)
     try:
         assert _wait_for(lambda: staged_rows(warehouse.parent, tmpdir), 300), "no slice was prepared"
-        processes = _children(run.pid)  # the embedded Prefect server, and worker processes
+        processes = descendant_processes(run.pid)  # the embedded Prefect server, worker processes, their forkserver
         run.send_signal(signal.SIGTERM)
         _, stderr = run.communicate(timeout=30)  # termination, not speed: the slice needs a minute
     finally:

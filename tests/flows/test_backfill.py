@@ -18,11 +18,12 @@ def third_chunk_fails(monkeypatch):
     )
     real_load, calls = steps.load, []
 
-    def failing_third_load(warehouse, results, run_id, memory_limit):
+    def failing_third_load(warehouse, quoted_results, run_id, memory_limit):
+        results = quoted_results.unquote()  # quoted for Prefect by the step (flows/steps.py)
         calls.append(sorted({f.name for result in results for f in result.files}))
         if len(calls) == 3:
             raise OSError("disk went away")
-        return real_load(warehouse, results, run_id, memory_limit)
+        return real_load(warehouse, quoted_results, run_id, memory_limit)
 
     monkeypatch.setattr(steps, "load", failing_third_load)
     return calls

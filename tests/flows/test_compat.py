@@ -119,3 +119,18 @@ def test_no_other_module_imports_prefect_or_gx_private_names():
                 if library in allowed and private and source != allowed[library]:
                     reached.append(f"{source}:{node.lineno}: {node.module}")
     assert not reached
+
+
+def test_an_entered_process_pool_runner_can_fork_its_processes_from_the_forkserver():
+    def mark():
+        pass
+
+    runner = ProcessPoolTaskRunner(max_workers=2, initializer=mark)
+    with runner:
+        spawning = runner._executor
+        compat.fork_from_server(runner)
+        forking = runner._executor
+        assert forking is not spawning and forking._mp_context.get_start_method() == "forkserver"
+        assert forking._max_workers == 2
+        assert forking._initializer is spawning._initializer and forking._initargs == spawning._initargs
+        assert mark in forking._initargs  # Prefect's initializer runs ours after its own

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cakupan.warehouse.connection import connect
-from tests.support import TEST_SECRET, Command
+from tests.support import TEST_SECRET, Command, worker_processes
 
 DASK = str(Path(sys.executable).with_name("dask"))
 MARTS = ("coverage_city_year", "coverage_sector_year", "coverage_district_year", "employer_compliance")
@@ -126,9 +126,15 @@ def test_tables_are_the_same_for_one_two_default_workers_and_dask(cakupan_comman
 
     two = backfill(cakupan_command, landing, tmp_path / "two" / "w.duckdb", "--workers", "2")
     default = backfill(cakupan_command, landing, tmp_path / "default" / "w.duckdb", env={"CAKUPAN_WORKERS": None})
+    # a $TMPDIR too long for the forkserver's socket: the workers are spawned instead, and say so
+    long_tmpdir = tmp_path / ("t" * 100)
+    long_tmpdir.mkdir()
+    spawned = backfill(cakupan_command, landing, tmp_path / "spawned" / "w.duckdb", "--workers", "2",
+                       env={"TMPDIR": str(long_tmpdir)})
+    assert "local workers are spawned" in " ".join(spawned.stderr.split()), spawned.stderr
     cluster = dask_cluster()
     on_dask = backfill(cakupan_command, landing, tmp_path / "dask" / "w.duckdb", "--dask-address", cluster.address)
-    for run, name in [(two, "two"), (default, "default"), (on_dask, "dask")]:
+    for run, name in [(two, "two"), (default, "default"), (spawned, "spawned"), (on_dask, "dask")]:
         assert run.returncode == 0, f"{name}: {run.stderr}"
         assert published(tmp_path / name / "w.duckdb") == expected, name
         assert len(loaded_files(tmp_path / name / "w.duckdb")) == 24
@@ -177,27 +183,13 @@ def test_a_killed_dask_worker_fails_the_run_naming_its_files_and_resume_complete
     assert published(warehouse) == published(tmp_path / "ref" / "w.duckdb")
 
 
-def _worker_processes(parent: int) -> list[int]:
-    """The command's spawned worker processes (multiprocessing's spawn_main), by parent pid."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            command = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == parent and b"spawn_main" in command:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def test_a_killed_local_worker_fails_the_run_and_resume_completes(cakupan_command, landing, tmp_path):
     warehouse = tmp_path / "w" / "w.duckdb"
     run = backfill(cakupan_command, landing, warehouse, "--workers", "2", wait=False)
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while not workers and time.monotonic() < deadline and run.poll() is None:
-        workers = _worker_processes(run.pid)
+        workers = worker_processes(run.pid)
         time.sleep(0.02)
     assert workers, "the run started no worker process"
     os.kill(workers[0], signal.SIGKILL)
@@ -218,7 +210,7 @@ def test_a_killed_run_takes_its_worker_processes_with_it(embedded_command, landi
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
-        workers = _worker_processes(run.pid)
+        workers = worker_processes(run.pid)
         time.sleep(0.02)
     assert workers, "the run started no worker process"
     os.kill(run.pid, signal.SIGKILL)

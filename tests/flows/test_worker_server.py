@@ -1,0 +1,64 @@
+"""Local workers are forked from a forkserver that has their imports done; each takes the run's
+environment, not the one the server was started with; the command's server is reaped at its end.
+(That runs use it, and that a worker ends with its run: tests/flows/test_workers.py.)"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from cakupan.flows.runner import start_worker
+from cakupan.flows.worker_server import start_worker_server, stop_worker_server
+from tests.support import child_processes
+
+MARK = "CAKUPAN_TEST_FORKSERVER_MARK"
+
+
+# Asked by builtins.eval, so that a worker needs to import nothing (not even this module) to
+# answer: whatever it has, it had before.
+WHAT_A_WORKER_HAS = (
+    f'{{"gx": "great_expectations" in __import__("sys").modules, "parent": __import__("os").getppid(), '
+    f'"mark": __import__("os").environ.get("{MARK}")}}'
+)
+
+
+def _server_processes() -> set[int]:
+    return {pid for pid in child_processes(os.getpid())
+            if b"multiprocessing.forkserver" in open(f"/proc/{pid}/cmdline", "rb").read()}
+
+
+def _ask_a_worker() -> dict:
+    """What a worker has, in a pool made as the runner makes it (flows/runner.py: LocalWorkers)."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"), initializer=start_worker,
+                               initargs=(dict(os.environ),))
+    with pool:
+        return pool.submit(eval, WHAT_A_WORKER_HAS).result()
+
+
+def test_a_worker_is_forked_with_gx_imported_and_takes_the_runs_environment(monkeypatch):
+    stop_worker_server()  # an earlier test's server: this one starts with the mark set
+    monkeypatch.setenv(MARK, "from when the server started")
+    start_worker_server()
+    (server,) = _server_processes()
+    monkeypatch.delenv(MARK)
+
+    seen = _ask_a_worker()
+    assert seen["gx"], "the worker imported GX itself"
+    assert seen["parent"] == server
+    assert seen["mark"] is None, "the worker kept the environment the server was started with"
+
+    monkeypatch.setenv(MARK, "this run's")
+    assert _ask_a_worker()["mark"] == "this run's"
+
+
+def test_stopping_the_server_ends_and_reaps_it_even_mid_import():
+    stop_worker_server()
+    start_worker_server()  # importing GX for seconds: stopped before it is done
+    (server,) = _server_processes()
+    started = time.monotonic()
+    stop_worker_server()
+    assert time.monotonic() - started < 5
+    assert server not in child_processes(os.getpid()), "the server is left running, or a zombie"
+    stop_worker_server()  # nothing to stop: returns
