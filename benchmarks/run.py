@@ -1,6 +1,6 @@
 """Speed and memory of Cakupan against two plain-DuckDB baselines measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--data DIR] [--only p1,p2,p3,p4,w]
+    .venv/bin/python benchmarks/run.py [--quick] [--repeat N] [--data DIR] [--only p1,p2,p3,p4,w] [--province-scale N]
 
 P1  city backfill: `cakupan backfill` of a six-year Kota Malang landing into a fresh
     warehouse, with a Prefect server already running (target: <= 3x the baseline) and
@@ -55,12 +55,16 @@ def main() -> None:
                         help="folder for generated landings, warehouses, logs and results (default benchmarks/.data)")
     parser.add_argument("--only", default=",".join(MEASUREMENTS),
                         help=f"comma-separated subset of {','.join(MEASUREMENTS)} (default: all)")
+    parser.add_argument("--province-scale", type=float,
+                        help=f"scale of P3's landing (default {FULL.province_scale:g}; 10: a province-like year)")
     parser.add_argument("--memory-cap-mb", type=int, default=DEFAULT_MEMORY_CAP_MB,
                         help="stop a run whose processes pass this much memory (default %(default)s)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.repeat:
         sizes = dataclasses.replace(sizes, repeat=args.repeat)
+    if args.province_scale:
+        sizes = dataclasses.replace(sizes, province_scale=args.province_scale)
     chosen = [name.strip().lower() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - MEASUREMENTS.keys()
     if unknown:

@@ -39,6 +39,9 @@ class Sample:
     # CPU seconds of the Prefect server meanwhile, when one runs apart (server mode): task
     # runs report to it, and it shares the machine's cores with the workers
     server_cpu_seconds: float | None = None
+    # largest sampled sum of PSS over the process tree: memory shared by processes (forked
+    # workers share their imports with the forkserver) counted once, which the RSS sum is not
+    tree_peak_pss_mb: float | None = None
 
 
 def _children_by_parent() -> dict[int, list[int]]:
@@ -76,6 +79,18 @@ def tree_rss_bytes(root: int) -> int:
     return total
 
 
+def tree_pss_bytes(root: int) -> int:
+    """Sum of the proportional set sizes: a page shared by n processes counts 1/n in each."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return total
+
+
 def tree_cpu_seconds(root: int) -> float:
     """CPU used so far by a living process tree and the children it reaped (utime, stime,
     cutime, cstime of /proc/PID/stat): for the Prefect server, which outlives each run."""
@@ -97,12 +112,14 @@ class TreeMemoryPoller(threading.Thread):
         self.root = root
         self.cap_bytes = cap_bytes
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self.over_cap = False
         self.finished = threading.Event()
 
     def run(self) -> None:
         while not self.finished.wait(RSS_POLL_SECONDS):
             self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.root))
+            self.peak_pss_bytes = max(self.peak_pss_bytes, tree_pss_bytes(self.root))
             if self.peak_bytes > self.cap_bytes and not self.over_cap:
                 self.over_cap = True
                 try:
@@ -134,7 +151,8 @@ def measure(command: list[str], env: dict[str, str], log_path: Path, memory_cap_
     if poller.over_cap:
         print(f"  stopped: its processes passed the memory cap of {memory_cap_mb:,} MB (--memory-cap-mb)")
     return Sample(wall, usage.ru_maxrss / 1024, poller.peak_bytes / MB, process.returncode, str(log_path),
-                  poller.over_cap, cpu_seconds=cpu, server_cpu_seconds=server_cpu)
+                  poller.over_cap, cpu_seconds=cpu, server_cpu_seconds=server_cpu,
+                  tree_peak_pss_mb=poller.peak_pss_bytes / MB)
 
 
 def _children_cpu_seconds() -> float:
@@ -163,6 +181,12 @@ class Figure:
     @property
     def peak_mb(self) -> float:
         return max(max(sample.main_peak_mb, sample.tree_peak_mb) for sample in self.samples)
+
+    @property
+    def peak_pss_mb(self) -> float | None:
+        """The largest peak PSS sum of the process tree over the runs (None: not sampled)."""
+        peaks = [sample.tree_peak_pss_mb for sample in self.samples if sample.tree_peak_pss_mb is not None]
+        return max(peaks) if peaks else None
 
     @property
     def cores_busy(self) -> float | None:
@@ -213,6 +237,7 @@ class Figure:
             "steps_seconds_median": {step: self.step_median(step) for step in steps},
             "steps_rows_per_second": {step: self.step_rate(step) for step in steps},
             "peak_rss_mb": self.peak_mb,
+            "peak_pss_mb": self.peak_pss_mb,
             "cores_busy_median": self.cores_busy,
             "cpu_seconds_per_million_rows": self.cpu_seconds_per_million_rows,
             "prefect_server_cores_busy_median": self.server_cores_busy,

@@ -170,7 +170,8 @@ def backfill(context: Context, landing: Path, start: date, end: date, warehouse:
     server = (f" (+ {sample.server_cpu_seconds / sample.wall_seconds:.2f} the Prefect server)"
               if sample.server_cpu_seconds is not None else "")
     print(f"  {label}: {sample.wall_seconds:.1f} s{steps}, {sample.cpu_seconds / sample.wall_seconds:.2f} cores "
-          f"busy{server}, peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB, {status}", flush=True)
+          f"busy{server}, peak {max(sample.main_peak_mb, sample.tree_peak_mb):,.0f} MB "
+          f"(PSS {sample.tree_peak_pss_mb or 0:,.0f} MB), {status}", flush=True)
     return sample
 
 

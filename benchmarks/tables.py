@@ -80,7 +80,8 @@ def results_table(context: Context) -> tuple[list[tuple], list[dict]]:
     if "P3" in context.results:
         figure = add_backfill("P3", PROVINCE_SAME_WORK_RATIO_TARGET)
         memory_holds = figure.peak_mb <= PROVINCE_MEMORY_TARGET_MB
-        measured = f"{figure.peak_mb:,.0f} MB" + (" (stopped there)" if figure.stopped_over_memory_cap else "")
+        measured = (f"{figure.peak_mb:,.0f} MB (PSS {figure.peak_pss_mb or 0:,.0f} MB)"
+                    + (" (stopped there)" if figure.stopped_over_memory_cap else ""))
         verdicts.append({"target": "P3 peak memory <= 4 GB", "measured": measured, "holds": memory_holds})
     if "P4" in context.results:
         p4 = context.results["P4"]
@@ -133,7 +134,7 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
           f"{' '.join(f'{load:.1f}' for load in info['load_average'])}; duckdb {info['duckdb']}; "
           f"median of {context.sizes.repeat} run(s), range in brackets)")
     header = (f"{'measurement':<58} {'wall s':>22} {'rows/s':>9} {'step s':>13} {'step rows/s':>11} "
-              f"{'cores':>9} {'CPU s/Mrow':>10} {'peak MB':>8}  ratio")
+              f"{'cores':>9} {'CPU s/Mrow':>10} {'peak MB':>8} {'PSS MB':>8}  ratio")
     print(header)
     print("-" * len(header))
     for figure, verdict, holds in rows:
@@ -148,10 +149,11 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
             cores += f"+{figure.server_cores_busy:.2f}"
         flag = {True: "  holds", False: "  MISSED", None: ""}[holds]
         failed = f"  ({figure.failures} run(s) exited non-zero)" if figure.failures else ""
+        pss = f"{figure.peak_pss_mb:,.0f}" if figure.peak_pss_mb is not None else "-"
         per_million = (f"{figure.cpu_seconds_per_million_rows:.1f}"
                        if figure.cpu_seconds_per_million_rows is not None else "-")
         print(f"{figure.name:<58} {wall:>22} {rate:>9} {step_wall:>13} {step_rate:>11} {cores:>9} "
-              f"{per_million:>10} {figure.peak_mb:>8,.0f}  {verdict}{flag}{failed}")
+              f"{per_million:>10} {figure.peak_mb:>8,.0f} {pss:>8}  {verdict}{flag}{failed}")
     for measurement in ("P1", "P3"):
         if measurement in context.results:
             agreed = context.results[measurement]["agrees_with_baseline"]
@@ -169,6 +171,8 @@ def print_table(context: Context, rows: list[tuple], verdicts: list[dict]) -> No
         print(f"  {verdict['target']:<42} {verdict['measured']:<28} {'holds' if verdict['holds'] else 'MISSED'}")
     print("peak MB: the larger of the command's own max RSS and the sampled RSS sum of its process tree "
           "(the Prefect server of server mode is not in the tree; embedded mode's temporary server is).")
+    print("PSS MB: the sampled sum of the process tree's proportional set sizes: memory its processes share "
+          "(local workers share their imports with the forkserver they are forked from) counted once.")
     print("step s: median seconds of a backfill's ingest step (from its log: '2/4 Validating and loading' to "
           "'3/4 Rebuilding'), or of the writer's load alone (without process start-up); step rows/s: rows over it.")
     print("cores: CPU seconds of the command and its processes per wall second, + the Prefect server's in server "

@@ -51,8 +51,9 @@ def load_files(
     with a failed slice is not loaded; the others are, then this raises naming the files left
     out (SlicesFailed, or DiskFull). A large file is cut into one part per worker.
 
-    A slice's files and a chunk's results are quoted: Prefect would otherwise walk every
-    object in them, several times per task, looking for futures (seconds in a backfill)."""
+    A chunk's results are quoted: Prefect would otherwise walk every object in them, several
+    times per load, looking for futures (seconds in a backfill). Not a slice: Dask's client
+    rebuilds the tuples in a task's arguments, so a quote would reach its worker as a tuple."""
     scratch = scratch_dir(warehouse, run_id)
     pages = data_docs_dir(warehouse) / run_id
     scratch.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, whatever a Dask worker's umask
@@ -63,8 +64,7 @@ def load_files(
         with preparing(runner, scratch, get_run_logger().warning):
             chunks = plan(files, parts_per_file=parallelism(runner))
             submitted = [
-                [(work, runner.submit(
-                    prepare, dict(landing=landing, work=quote(work), scratch=str(scratch), pages=str(pages))))
+                [(work, runner.submit(prepare, dict(landing=landing, work=work, scratch=str(scratch), pages=str(pages))))
                  for work in chunk.slices]
                 for chunk in chunks
             ]

@@ -3,6 +3,7 @@ tests' environment, and the identifiers of the extract rows the tests build."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -113,3 +114,12 @@ def worker_processes(run: int) -> list[int]:
 
     servers = [pid for pid in child_processes(run) if b"multiprocessing.forkserver" in command_line(pid)]
     return [worker for server in servers for worker in child_processes(server)]
+
+
+def module_from_file(name: str, path: Path):
+    """A module loaded from a file outside the packages (benchmarks/ is a folder of scripts)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -3,10 +3,11 @@ a hand-made landing whose every person tests one rule, with the counts worked ou
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from tests.support import module_from_file
 
 BASELINE_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "baseline.py"
 
@@ -76,10 +77,7 @@ def counts(tmp_path_factory):
     for name, rows in LANDING.items():
         header = EMPLOYER_HEADER if name.startswith("employers_") else ENROLMENT_HEADER
         (landing / name).write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("benchmark_baseline", BASELINE_PY)
-    baseline = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(baseline)
-    return baseline.coverage_counts(landing)
+    return module_from_file("benchmark_baseline", BASELINE_PY).coverage_counts(landing)
 
 
 def test_city_counts_per_reported_year(counts):

@@ -3,7 +3,6 @@ flags the rows GX flags, rule by rule, and its city counts over a clean landing 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,20 +11,14 @@ import pytest
 
 from cakupan.ingest.validate.suites import validate_rows
 from cakupan.warehouse.pii import PiiKey
+from tests.support import module_from_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-same_work = load("benchmark_same_work", ROOT / "benchmarks" / "same_work.py")
-validate_cases = load("validate_cases", ROOT / "tests" / "ingest" / "test_validate.py")
-baseline_test = load("baseline_test", ROOT / "tests" / "benchmarks" / "test_baseline.py")
+same_work = module_from_file("benchmark_same_work", ROOT / "benchmarks" / "same_work.py")
+validate_cases = module_from_file("validate_cases", ROOT / "tests" / "ingest" / "test_validate.py")
+baseline_test = module_from_file("baseline_test", ROOT / "tests" / "benchmarks" / "test_baseline.py")
 
 
 @pytest.mark.slow
@@ -48,7 +41,7 @@ def test_its_counts_over_a_clean_landing_are_the_floors(tmp_path):
     for name, rows in baseline_test.LANDING.items():
         header = baseline_test.EMPLOYER_HEADER if name.startswith("employers_") else baseline_test.ENROLMENT_HEADER
         (tmp_path / name).write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    floor = load("benchmark_baseline", ROOT / "benchmarks" / "baseline.py")
+    floor = module_from_file("benchmark_baseline", ROOT / "benchmarks" / "baseline.py")
 
     def city(counts):
         # sector rows may differ: person N7's tie goes to the smaller kpj in the floor, to the
