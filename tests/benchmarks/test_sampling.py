@@ -13,7 +13,7 @@ FORKS_AND_HOLDS = f"""
 import os, time
 held = bytearray(b"x") * ({SHARED_MB} * 1024 * 1024)  # written: resident
 child = os.fork()
-time.sleep(1.5)
+time.sleep(2.5)  # PSS is sampled once a second
 if child:
     os.waitpid(child, 0)
 """
