@@ -18,8 +18,8 @@ from prefect.exceptions import FailedRun
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 __all__ = [
-    "EMBEDDED_SERVER_APP", "EMBEDDED_SERVER_ENVIRONMENT", "drop_failed_state_echo", "fork_from_server", "local_workers",
-    "maintain_concurrency_lease", "print_log_lines_on", "refresh_global_settings_context",
+    "EMBEDDED_SERVER_APP", "EMBEDDED_SERVER_ENVIRONMENT", "drop_failed_state_echo", "fork_from_server",
+    "local_workers", "maintain_concurrency_lease", "print_log_lines_on", "refresh_global_settings_context",
     "send_queued_logs_and_events",
 ]
 

@@ -3,9 +3,10 @@ running Dask cluster. The writer stays in the run's process whatever is chosen.
 
 One worker prepares in the run's own process (no second copy of GX and Prefect to start);
 more are processes of their own, forked from a forkserver that has their imports done
-(worker_server.py), which end with the run even when it is killed with kill -9. A Dask address is checked before any work: an unreachable scheduler is a
-usage error, not a run that fails half-way. A run told to stop (SIGTERM, Ctrl-C) does not
-wait for the slices in progress (`preparing`).
+(worker_server.py), which end with the run even when it is killed with kill -9. A Dask
+address is checked before any work: an unreachable scheduler is a usage error, not a run
+that fails half-way. A run told to stop (SIGTERM, Ctrl-C) does not wait for the slices in
+progress (`preparing`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def slice_runner(settings: WorkerSettings) -> TaskRunner:
         return DaskTaskRunner(address=settings.dask_address, client_kwargs={"timeout": DASK_CONNECT_SECONDS})
     if settings.workers == 1:
         return ThreadPoolTaskRunner(max_workers=1)
-    # the environment Prefect hands each task: this process's, with the Prefect settings in force
+    # the environment Prefect hands each task (key included): this process's, with the Prefect
+    # settings in force
     environment = get_current_settings().to_environment_variables(exclude_unset=True) | dict(os.environ)
     workers = LocalWorkers(max_workers=settings.workers, initializer=start_worker, initargs=(environment,))
     workers.unforked_because = start_worker_server()

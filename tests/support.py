@@ -82,17 +82,28 @@ def enrolment_row(kpj_number: str = kpj(1), nik_number: str = nik(1), segment: s
     return row
 
 
-def child_processes(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc)."""
-    children = []
+def _processes(matching) -> list[int]:
+    """The pids in /proc whose stat fields after the command name (state, parent, group,
+    session, ...) are `matching`."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
+        if matching(fields):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def child_processes(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    return _processes(lambda fields: int(fields[1]) == pid)
+
+
+def session_processes(session: int) -> list[int]:
+    """Live processes of a session (a run started with start_new_session: its id is the run's pid)."""
+    return _processes(lambda fields: int(fields[3]) == session and fields[0] != "Z")
 
 
 def descendant_processes(pid: int) -> list[int]:

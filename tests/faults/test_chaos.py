@@ -31,6 +31,7 @@ import pytest
 from cakupan.generator import generate
 from cakupan.warehouse.connection import connect
 from tests.flows.test_workers import published
+from tests.support import session_processes
 
 from .test_kill import _wait_for
 from .test_scratch import leftovers
@@ -113,19 +114,6 @@ def raw_identifiers_on_disk(folders: list[Path], raw: set[bytes]) -> list[str]:
             if path.is_file() and not path.is_symlink() and raw & set(IDENTIFIER.findall(path.read_bytes())):
                 holding.append(str(path))
     return holding
-
-
-def session_processes(session: int) -> list[int]:
-    """Live processes of a session (a run started with start_new_session: its id is the run's pid)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            alive.append(int(stat.parent.name))
-    return alive
 
 
 class Run:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 from cakupan.flows.runner import start_worker
-from cakupan.flows.worker_server import start_worker_server, stop_worker_server
+from cakupan.flows.worker_server import WORKER_MODULES, start_worker_server, stop_worker_server
 from tests.support import child_processes
 
 MARK = "CAKUPAN_TEST_FORKSERVER_MARK"
@@ -62,3 +64,12 @@ def test_stopping_the_server_ends_and_reaps_it_even_mid_import():
     assert time.monotonic() - started < 5
     assert server not in child_processes(os.getpid()), "the server is left running, or a zombie"
     stop_worker_server()  # nothing to stop: returns
+
+
+def test_the_preloaded_modules_start_no_thread_so_that_forking_them_is_safe():
+    imports = "; ".join(f"import {module}" for module in WORKER_MODULES)
+    threads = subprocess.run(
+        [sys.executable, "-c", f"{imports}; import threading; print(threading.active_count())"],
+        capture_output=True, text=True, check=True,
+    )
+    assert threads.stdout.strip() == "1", threads.stdout + threads.stderr
