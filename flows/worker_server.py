@@ -9,14 +9,23 @@ time the first slice is submitted; each worker is then a fork of it, ready at on
 No Prefect import here: the command starts the server before it imports Prefect. The command
 also stops it at its end (`stop_worker_server`), and so reaps it: its CPU, and its workers',
 count as the command's (getrusage of whoever waits for the command).
+
+The server's socket lives in a folder of $TMPDIR named after the pid of the process that
+started it. multiprocessing would make a `pymp-*` folder that a killed process leaves behind;
+a folder named so is removed by the next server's start (`sweep_ended_worker_servers`) once
+its pid has no process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.util
 import os
+import shutil
 import signal
+import tempfile
+from pathlib import Path
 
 # What a worker runs a slice with; importing them starts no thread (forking is then safe).
 WORKER_MODULES = [
@@ -29,15 +38,25 @@ WORKER_MODULES = [
     "cakupan.flows.nightly",
 ]
 
+SOCKET_FOLDER = "cakupan-forkserver-"  # then the command's pid
+
 
 def start_worker_server() -> str | None:
     """Start the forkserver, unless running; returns at once while it imports WORKER_MODULES.
     None, or why it cannot run: workers are then spawned, each importing for itself. (Its
     socket lives in $TMPDIR, and Python 3.11 gives up on a path longer than AF_UNIX allows.)"""
     multiprocessing.set_forkserver_preload(WORKER_MODULES)
+    if multiprocessing.forkserver._forkserver._forkserver_pid is None:
+        sweep_ended_worker_servers()
+        # where multiprocessing makes the socket (util.get_temp_dir; private API, as below),
+        # removed at stop_worker_server or at this process's exit, as multiprocessing would
+        folder = tempfile.mkdtemp(prefix=_folder_prefix(os.getpid()))
+        multiprocessing.process.current_process()._config["tempdir"] = folder
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=-100)
     try:
         multiprocessing.forkserver.ensure_running()
     except OSError as error:
+        _remove_socket_folder()
         return f"the forkserver cannot start ({error})"
     return None
 
@@ -54,3 +73,45 @@ def stop_worker_server() -> None:
     os.close(alive)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
+    _remove_socket_folder()
+
+
+def sweep_ended_worker_servers() -> list[Path]:
+    """Remove the socket folders in $TMPDIR of processes that ended without removing them
+    (killed); returns them. A folder is its process's while a process has that pid."""
+    swept = []
+    for folder in Path(tempfile.gettempdir()).glob(_folder_prefix("*") + "*"):
+        pid = folder.name.removeprefix(SOCKET_FOLDER).split("-")[0]
+        if pid.isdigit() and not _running(int(pid)) and _owned(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            swept.append(folder)
+    return swept
+
+
+def _folder_prefix(pid: int | str) -> str:
+    return f"{SOCKET_FOLDER}{pid}-"
+
+
+def _owned(folder: Path) -> bool:
+    try:
+        return folder.lstat().st_uid == os.getuid()
+    except FileNotFoundError:  # swept by another command just now
+        return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_socket_folder() -> None:
+    config = multiprocessing.process.current_process()._config
+    folder = config.get("tempdir")
+    if folder and Path(folder).name.startswith(_folder_prefix(os.getpid())):
+        del config["tempdir"]
+        shutil.rmtree(folder, ignore_errors=True)

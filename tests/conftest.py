@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -125,6 +126,14 @@ def write_extract(tmp_landing):
         return path
 
     return write
+
+
+@pytest.fixture
+def short_tmpdir() -> Path:
+    """A private $TMPDIR short enough for the forkserver's socket (pytest's tmp_path is not)."""
+    folder = Path(tempfile.mkdtemp(prefix="t-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

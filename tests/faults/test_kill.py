@@ -1,5 +1,6 @@
-"""kill -9 leaves no debris: no Prefect server outlives its command, and the next run closes the
-audit row the killed run left RUNNING; after a full disk the next run loads everything."""
+"""kill -9 leaves no debris: no Prefect server or worker process outlives its command, and the
+next run closes the audit row the killed run left RUNNING and, starting its own, removes the
+socket folder of the killed run's forkserver; after a full disk the next run loads everything."""
 
 import os
 import signal
@@ -38,12 +39,13 @@ def runs(warehouse):
 
 
 def test_kill_9_mid_run_leaves_no_server_and_the_next_run_closes_its_row(
-    cakupan_command, landing, tmp_path, stop_started_process
+    cakupan_command, landing, tmp_path, short_tmpdir, stop_started_process
 ):
     warehouse = tmp_path / "w" / "cakupan.duckdb"
+    tmpdir = short_tmpdir
     run = cakupan_command.start("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
-                                embedded=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+                                "--workers", "2", env={"TMPDIR": str(tmpdir)}, embedded=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         # the first chunk's Data Docs exist once its files are loaded: the run is past its audit row
         assert _wait_for(lambda: list((warehouse.parent / "data_docs").glob("*/*.html")), 300)
@@ -56,8 +58,12 @@ def test_kill_9_mid_run_leaves_no_server_and_the_next_run_closes_its_row(
         stop_started_process(run, signal.SIGKILL)
 
     assert runs(warehouse) == [("RUNNING", False, None)]
-    again = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse)
+    socket_folders = list(tmpdir.iterdir())
+    assert [folder.name.split("-")[:3] for folder in socket_folders] == [["cakupan", "forkserver", str(run.pid)]]
+    again = cakupan_command("nightly", "--as-of", "2025-03-12", "--landing", landing, "--warehouse", warehouse,
+                            "--workers", "2", env={"TMPDIR": str(tmpdir)})
     assert again.returncode == 0, again.stderr
+    assert list(tmpdir.iterdir()) == [], "the killed command's socket folder (or the next one's) is left"
     (crashed, finished, reason), completed = runs(warehouse)
     assert (crashed, finished) == ("CRASHED", True)
     assert "ended without recording its end" in reason and "noticed at" in reason

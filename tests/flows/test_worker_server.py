@@ -8,11 +8,16 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 from cakupan.flows.runner import start_worker
-from cakupan.flows.worker_server import WORKER_MODULES, start_worker_server, stop_worker_server
+from cakupan.flows.worker_server import (
+    WORKER_MODULES,
+    start_worker_server,
+    stop_worker_server,
+)
 from tests.support import child_processes
 
 MARK = "CAKUPAN_TEST_FORKSERVER_MARK"
@@ -64,6 +69,39 @@ def test_stopping_the_server_ends_and_reaps_it_even_mid_import():
     assert time.monotonic() - started < 5
     assert server not in child_processes(os.getpid()), "the server is left running, or a zombie"
     stop_worker_server()  # nothing to stop: returns
+
+
+def test_the_servers_socket_folder_is_removed_at_its_stop_or_by_the_next_start_after_a_kill(short_tmpdir):
+    stop_worker_server()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
+    killed = short_tmpdir / f"cakupan-forkserver-{ended.stdout.strip()}-x1y2z3"  # its pid has no process now
+    killed.mkdir()
+    (killed / "listener-abc").touch()
+    running = short_tmpdir / f"cakupan-forkserver-{os.getppid()}-a1b2c3"  # a running process's
+    stranger = short_tmpdir / "pymp-a1b2c3"  # not a server's
+    running.mkdir()
+    stranger.mkdir()
+    tempfile.tempdir, before = str(short_tmpdir), tempfile.tempdir
+    try:
+        start_worker_server()
+        (own,) = set(short_tmpdir.iterdir()) - {running, stranger}
+        assert own.name.startswith(f"cakupan-forkserver-{os.getpid()}-") and own.stat().st_mode & 0o777 == 0o700
+        stop_worker_server()
+        assert sorted(short_tmpdir.iterdir()) == sorted([running, stranger])
+    finally:
+        stop_worker_server()
+        tempfile.tempdir = before
+
+
+def test_a_process_that_exits_without_stopping_its_server_removes_the_socket_folder(short_tmpdir):
+    started = subprocess.run(
+        [sys.executable, "-c", "from cakupan.flows.worker_server import start_worker_server; "
+                               "assert start_worker_server() is None"],
+        env={**os.environ, "TMPDIR": str(short_tmpdir)}, capture_output=True, text=True,
+    )
+    assert started.returncode == 0, started.stderr
+    assert list(short_tmpdir.iterdir()) == []
 
 
 def test_the_preloaded_modules_start_no_thread_so_that_forking_them_is_safe():
