@@ -133,7 +133,8 @@ def kind_sql(kind: str, landing: Path) -> str:
 def counts(landing: Path, key: PiiKey) -> list[dict]:
     def validate_and_store(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         con.execute("set enable_progress_bar = false")
-        # what Cakupan's processes may use together (a 2 GB warehouse, 1 GB per staging worker);
+        # what Cakupan's processes were allowed together when issue 17 fixed this baseline (a 2 GB
+        # warehouse, 1 GB per staging worker), kept so that ratios stay comparable across runs;
         # DuckDB's default, 80% of the machine, passed the harness's 8 GB cap at scale 30
         con.execute("set memory_limit = '4GB'")
         con.execute(f"attach {text(str(folder / 'passing.duckdb'))} as out")

@@ -33,7 +33,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from cakupan.config import WorkerSettings
 from cakupan.errors import Refused
 from cakupan.flows.compat import fork_from_server, local_workers, refresh_global_settings_context
-from cakupan.flows.worker_server import start_worker_server
+from cakupan.flows.worker_server import start_worker_server, stop_worker_server
 
 DASK_CONNECT_SECONDS = 5
 # A stopped run whose runner still waits for a busy slice ends this much later, like kill -9.
@@ -77,6 +77,10 @@ class LocalWorkers(ProcessPoolTaskRunner):
         else:
             fork_from_server(self)
         return self
+
+    def __exit__(self, *exc_info):
+        super().__exit__(*exc_info)
+        stop_worker_server()  # the run's slices are done: its imports need no memory while it rebuilds
 
 
 def check_dask_scheduler(address: str) -> None:

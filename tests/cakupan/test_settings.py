@@ -29,7 +29,7 @@ def environment(monkeypatch):
 def test_the_defaults_without_a_variable_set(environment):
     assert run_settings() == Settings(
         workers=None, writer_wait_seconds=600.0, settle_seconds=120.0, freshness=FreshnessThresholds(1, 3),
-        reference=ReferenceFiles("relative", None), duckdb_memory_limit="2GB",
+        reference=ReferenceFiles("relative", None), duckdb_memory_limit="1GB",
     )
 
 
@@ -117,7 +117,7 @@ def test_a_workers_limits_come_from_its_own_environment(monkeypatch):
     """Read on the worker, once per slice; the key is not among them (it never travels)."""
     monkeypatch.delenv("CAKUPAN_STAGING_MEMORY_LIMIT", raising=False)
     monkeypatch.delenv("CAKUPAN_MAX_FILE_BYTES", raising=False)
-    assert worker_limits() == WorkerLimits(staging_memory_limit="1GB", max_file_bytes=4_000_000_000)
+    assert worker_limits() == WorkerLimits(staging_memory_limit="256MB", max_file_bytes=4_000_000_000)
     monkeypatch.setenv("CAKUPAN_STAGING_MEMORY_LIMIT", "512MB")
     monkeypatch.setenv("CAKUPAN_MAX_FILE_BYTES", "1000")
     assert worker_limits() == WorkerLimits("512MB", 1000)

@@ -12,7 +12,8 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from cakupan.flows.runner import start_worker
+from cakupan.config import WorkerSettings
+from cakupan.flows.runner import slice_runner, start_worker
 from cakupan.flows.worker_server import (
     WORKER_MODULES,
     start_worker_server,
@@ -69,6 +70,14 @@ def test_stopping_the_server_ends_and_reaps_it_even_mid_import():
     assert time.monotonic() - started < 5
     assert server not in child_processes(os.getpid()), "the server is left running, or a zombie"
     stop_worker_server()  # nothing to stop: returns
+
+
+def test_the_server_ends_with_the_runs_workers_so_that_the_rebuild_has_its_memory():
+    stop_worker_server()
+    with slice_runner(WorkerSettings(workers=2, dask_address=None)):
+        (server,) = _server_processes()
+    assert _server_processes() == set()
+    assert server not in child_processes(os.getpid()), "a zombie"
 
 
 def test_the_servers_socket_folder_is_removed_at_its_stop_or_by_the_next_start_after_a_kill(short_tmpdir):

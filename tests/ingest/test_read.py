@@ -265,7 +265,7 @@ def test_a_workers_scratch_database_holds_its_own_memory_limit(monkeypatch, tmp_
     monkeypatch.setenv("CAKUPAN_STAGING_MEMORY_LIMIT", "512MB")
     with scratch_database(tmp_path, worker_limits()) as con:
         set_here = con.execute("select current_setting('memory_limit')").fetchone()[0]
-    assert (default, set_here) == ("953.6 MiB", "488.2 MiB")  # 1 GB and 512 MB as DuckDB shows them
+    assert (default, set_here) == ("244.1 MiB", "488.2 MiB")  # 256 MB and 512 MB as DuckDB shows them
 
 
 @pytest.mark.slow
