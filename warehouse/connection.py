@@ -44,6 +44,12 @@ def open_warehouse(
     return con
 
 
+def keep_share_of_memory(con: duckdb.DuckDBPyConnection, share: float) -> None:
+    """Lower the connection's memory limit to `share` of itself (DuckDB shows it as '953.6 MiB')."""
+    amount, unit = con.execute("select current_setting('memory_limit')").fetchone()[0].split()
+    con.execute(f"set memory_limit = '{float(amount) * share:.1f}{unit}'")
+
+
 @contextmanager
 def connect(
     path: str | Path, read_only: bool = False, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
