@@ -209,7 +209,7 @@ def _settle_seconds() -> float:
 
 # Province-scale loads and rebuilds otherwise take most of the machine (DuckDB's own default
 # is 80% of RAM), and DuckDB fills what it is given. The scale-10 year's rebuild took 11.6 s
-# with 1 GB, 10.8 s with 2 GB, 18 s with 512 MB (README, Memory).
+# with 1 GB, 10.8 s with 2 GB, 18 s with 512 MB (README, Workers).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 
 

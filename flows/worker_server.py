@@ -6,9 +6,10 @@ the start of the ingest. The forkserver imports them once, and can be started be
 does its own start-up (`start_worker_server`, called by the command), so they are done by the
 time the first slice is submitted; each worker is then a fork of it, ready at once.
 
-No Prefect import here: the command starts the server before it imports Prefect. The command
-also stops it at its end (`stop_worker_server`), and so reaps it: its CPU, and its workers',
-count as the command's (getrusage of whoever waits for the command).
+No Prefect import here: the command starts the server before it imports Prefect. The run's
+local workers stop it when they end, before the rebuild, and the command again at its end
+(`stop_worker_server`: a run that failed before its slices); so it is reaped, and its CPU and
+its workers' count as the command's (getrusage of whoever waits for the command).
 
 The server's socket lives in a folder of $TMPDIR named after the pid of the process that
 started it. multiprocessing would make a `pymp-*` folder that a killed process leaves behind;
@@ -38,7 +39,7 @@ WORKER_MODULES = [
     "cakupan.flows.nightly",
 ]
 
-SOCKET_FOLDER = "cakupan-forkserver-"  # then the command's pid
+SOCKET_FOLDER = "cakupan-forkserver-"  # then the pid of the process that started the server
 
 
 def start_worker_server() -> str | None:
