@@ -19,6 +19,7 @@ from cakupan.ingest.audit import LOADED, REJECTED, UNSETTLED, FileOutcome, inser
 from cakupan.ingest.extracts import KINDS, breaker_reason, breaker_trips
 from cakupan.ingest.pseudonymise import SliceResult
 from cakupan.ingest.read.masking import escaped
+from cakupan.warehouse.connection import in_any_order
 from cakupan.warehouse.transaction import transaction
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKeyMismatch, check_key
 
@@ -67,13 +68,14 @@ def _insert_raw(con: duckdb.DuckDBPyConnection, results: Sequence[SliceResult], 
     for kind in KINDS:
         paths = [r.rows for r in results if r.work.kind == kind]
         if paths and loading:
-            con.execute(
-                f"""
-                insert into raw.{kind} by name
-                select * from read_parquet($paths) where list_contains($loading, file_name)
-                """,
-                {"paths": paths, "loading": loading},
-            )
+            with in_any_order(con):
+                con.execute(
+                    f"""
+                    insert into raw.{kind} by name
+                    select * from read_parquet($paths) where list_contains($loading, file_name)
+                    """,
+                    {"paths": paths, "loading": loading},
+                )
 
 
 def _check_complete(results: Sequence[SliceResult]) -> None:

@@ -22,6 +22,7 @@ from cakupan.ingest.discover import Slice
 from cakupan.ingest.extracts import PERSONAL_COLUMNS, SPEC_COLUMNS, raw_columns
 from cakupan.ingest.read import ROWS_TABLE, Staged
 from cakupan.ingest.read.masking import masked_record
+from cakupan.warehouse.connection import in_any_order
 from cakupan.warehouse.pii import PiiKey, hmac_sql
 
 
@@ -138,14 +139,15 @@ def _write_rows(con: duckdb.DuckDBPyConnection, kind: str, key: PiiKey | None, p
     select = ", ".join([source, *typed])
     parameters = key.sql_parameters() if any(column in PERSONAL_COLUMNS for column in SPEC_COLUMNS[kind]) else {}
     target = str(path).replace("'", "''")
-    con.execute(
-        f"""
-        copy (
-            select {select}
-            from {ROWS_TABLE} join _cakupan_shas using (_file)
-            where _id not in (select _id from _cakupan_failing)
-            order by _file, _row
-        ) to '{target}' (format parquet)
-        """,
-        parameters,
-    )
+    with in_any_order(con):
+        con.execute(
+            f"""
+            copy (
+                select {select}
+                from {ROWS_TABLE} join _cakupan_shas using (_file)
+                where _id not in (select _id from _cakupan_failing)
+            ) to '{target}' (format parquet)
+            """,
+            parameters,
+        )
+

@@ -44,6 +44,20 @@ def open_warehouse(
     return con
 
 
+@contextmanager
+def in_any_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB may write the block's rows in any order, so it writes them in parallel. In order
+    under a 256 MB cap it wrote on one thread: 2.2M rows into Parquet in 10.9 s against 5.2,
+    4.4M rows from Parquet into a table in 10.1 s against 5.6. For tables that are sets, whose
+    columns place each row (raw.*: `file_name`, `row_number`)."""
+    (before,), = con.execute("select current_setting('preserve_insertion_order')").fetchall()
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"set preserve_insertion_order = {bool(before)}")
+
+
 def keep_share_of_memory(con: duckdb.DuckDBPyConnection, share: float) -> None:
     """Lower the connection's memory limit to `share` of itself (DuckDB shows it as '953.6 MiB')."""
     amount, unit = con.execute("select current_setting('memory_limit')").fetchone()[0].split()
