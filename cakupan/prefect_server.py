@@ -25,9 +25,7 @@ import httpx
 
 POLL_SECONDS = 0.2
 STANDALONE_START_SECONDS = 180
-# uvicorn waits without end for its clients' open connections to close; after a test session
-# some stay open. The server keeps its state in SQLite, which a kill leaves whole.
-STANDALONE_STOP_SECONDS = 5
+STANDALONE_STOP_SECONDS = 30
 # Settings of a server started for tests and benchmarks: nothing sent out, no UI to build.
 QUIET_SERVER = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "false"}
 
