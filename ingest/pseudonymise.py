@@ -150,4 +150,3 @@ def _write_rows(con: duckdb.DuckDBPyConnection, kind: str, key: PiiKey | None, p
             """,
             parameters,
         )
-

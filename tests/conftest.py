@@ -30,8 +30,8 @@ from cakupan.warehouse.connection import connect
 from cakupan.warehouse.pii import KEY_VARIABLE, PiiKey
 from tests.support import TEST_KEY, TEST_SECRET, Command, employer_row, enrolment_row, kpj, nik
 
-# A suite started in the background (`nohup ... &`, a CI step) inherits SIGINT ignored, and so would
-# every command it starts: the tests that stop `cakupan serve` as Ctrl-C does would wait out their grace.
+# A suite started in the background (`nohup ... &`) inherits SIGINT ignored, and so would every
+# command it starts: the tests that stop `cakupan serve` as Ctrl-C does would wait out their grace.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
