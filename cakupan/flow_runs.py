@@ -30,18 +30,19 @@ def run_flow(flow_call, dask_address: Optional[str] = None, workers: Optional[in
     status and one or two lines. Local worker processes are forked from a server started
     here, so that its imports go on beside the run's own start-up (flows/worker_server.py)."""
     settings = check_settings(workers, dask_address).workers
-    if problem := prefect_api_problem():
-        raise Stop(problem, EXIT_USAGE)
-    if settings.dask_address:
-        from cakupan.flows.runner import check_dask_scheduler
-
-        try:
-            check_dask_scheduler(settings.dask_address)  # before any work
-        except Refused as problem:
-            raise Stop(str(problem), EXIT_USAGE) from None
-    elif settings.workers > 1:
+    if not settings.dask_address and settings.workers > 1:
+        # first: checking the Prefect API imports Prefect (~1 s), which the server's imports overlap
         start_worker_server()  # if it cannot run, the run says so (flows/runner.py)
     try:
+        if problem := prefect_api_problem():
+            raise Stop(problem, EXIT_USAGE)
+        if settings.dask_address:
+            from cakupan.flows.runner import check_dask_scheduler
+
+            try:
+                check_dask_scheduler(settings.dask_address)  # before any work
+            except Refused as problem:
+                raise Stop(str(problem), EXIT_USAGE) from None
         state = _on_prefect(flow_call)
     finally:
         stop_worker_server()

@@ -15,7 +15,6 @@ from cakupan.errors import DiskFull, SlicesFailed
 from cakupan.progress import FileProgress
 from cakupan.flows.runner import parallelism, preparing, slice_result
 from cakupan.flows.tasks.ingest import load, prepare
-from cakupan.flows.tasks.report import publish_artifacts, publish_explanation, write_coverage_report
 from cakupan.ingest.audit import FileOutcome
 from cakupan.ingest.discover import Discovery, LandedFile, plan
 from cakupan.ingest.read.masking import escaped, listed
@@ -101,6 +100,10 @@ def load_files(
 
 def report_run(warehouse: str, run_summary_markdown: str, settings: Settings) -> None:
     """The city's bridge when a figure moved, the coverage report, the run's artifacts."""
+    # imported here: local workers import this module (their tasks name its flows) and would
+    # otherwise load matplotlib, ~0.5 s of their forkserver's start-up, for nothing
+    from cakupan.flows.tasks.report import publish_artifacts, publish_explanation, write_coverage_report
+
     explained = publish_explanation(warehouse, settings.duckdb_memory_limit)
     write_coverage_report(warehouse, settings, explained)
     publish_artifacts(warehouse, run_summary_markdown, settings.duckdb_memory_limit)

@@ -74,7 +74,7 @@ def read_slice(
     ) as (database, found):
         con.execute(f"attach '{database}' as {_SHARED} (read_only)")
         try:
-            return keep_part(con, found, work.part, work.parts, source=f"{_SHARED}.")
+            return keep_part(con, found, work.part, work.parts, staging=_SHARED)
         finally:
             con.execute(f"detach {_SHARED}")
 
