@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
+from cakupan.ingest.discover import CHUNK_MAX_FILES
 from cakupan.warehouse.connection import connect
 
 
@@ -50,10 +51,10 @@ def _runs(warehouse) -> list[tuple]:
 
 def test_resume_after_a_kill_in_jakarta_reloads_only_what_was_not_loaded(embedded_command, tmp_path,
                                                                           stop_started_process):
-    # three chunks of files (1,000 files each): the kill comes once the first is committed
+    # three chunks of files (two full, one of a tenth): the kill comes once the first is committed
     landing = tmp_path / "landing"
     landing.mkdir()
-    first, days = date(2022, 1, 1), 1100
+    first, days = date(2015, 1, 1), CHUNK_MAX_FILES * 11 // 10
     for day in range(days):
         for kind, header in (("employers", "npp,name,kbli,district,size_class,reported_workers,registered_on,"
                                             "status,updated_at"),
@@ -65,7 +66,7 @@ def test_resume_after_a_kill_in_jakarta_reloads_only_what_was_not_loaded(embedde
     backfill = ["backfill", "--start", first, "--end", last, "--landing", landing, "--warehouse", warehouse]
     env = {"TZ": JAKARTA, "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO"}
 
-    _killed_when(embedded_command, backfill, env, "chunk of 1000 file(s)", stop_started_process)
+    _killed_when(embedded_command, backfill, env, f"chunk of {CHUNK_MAX_FILES} file(s)", stop_started_process)
     done_before = _loaded_by(warehouse)
     assert 0 < len(done_before) < 2 * days
 
