@@ -43,6 +43,10 @@ def run_flow(flow_call, dask_address: Optional[str] = None, workers: Optional[in
                 check_dask_scheduler(settings.dask_address)  # before any work
             except Refused as problem:
                 raise Stop(str(problem), EXIT_USAGE) from None
+        # the report's imports (matplotlib, ~0.5 s), out of the workers' (flows/steps.py): here
+        # they overlap the forkserver's; at the report step they would hold up the run's end
+        import cakupan.flows.tasks.report  # noqa: F401
+
         state = _on_prefect(flow_call)
     finally:
         stop_worker_server()
