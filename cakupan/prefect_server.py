@@ -25,6 +25,7 @@ import httpx
 
 POLL_SECONDS = 0.2
 STANDALONE_START_SECONDS = 180
+# the grace a stopped server gets before it is killed; ours stop in ~0.2 s (SQLite state, whole after a kill)
 STANDALONE_STOP_SECONDS = 30
 # Settings of a server started for tests and benchmarks: nothing sent out, no UI to build.
 QUIET_SERVER = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "false"}
